@@ -1,0 +1,233 @@
+// A stand-in for kuma-cp's bootstrap endpoint, built from /work/shared/CONTRACTS.md §1: the 0.2
+// "bootstrap server" (legacy) and the 1.0+ "DP server" (modern), with the failure answers
+// kuma-dp must tell apart.
+import { readFileSync } from 'node:fs';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { legacyBootstrapPath, modernBootstrapPath } from './paths.js';
+
+export type Generation = 'modern' | 'legacy';
+
+export type Mode =
+  | 'ok'
+  /** Dataplane unknown: 404 with an empty body. */
+  | 'not-found'
+  /** Not a CP (e.g. a wrong port): 404 with go-restful's `404: Page Not Found`. */
+  | 'page-not-found'
+  | 'unprocessable'
+  | { kind: 'unprocessable'; reason: string }
+  | 'bad-request'
+  | 'error'
+  /** 200 with a body that is no bootstrap. */
+  | 'garbage'
+  /** The first `times` bootstrap requests (counted from setMode) get `status`, later ones succeed. */
+  | { kind: 'fail-times'; times: number; status: 500 | 404 };
+
+export interface RecordedRequest {
+  method: string;
+  /** Path with the query string. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON, or the raw text when it is not JSON. */
+  body: unknown;
+  rawBody: string;
+  time: number;
+}
+
+export interface ControlPlaneOptions {
+  generation: Generation;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** YAML to serve, or a function of the parsed request body; default the shared golden file for the generation. */
+  bootstrap?: string | ((body: Record<string, unknown>) => string);
+  mode?: Mode;
+  /** When set, only these dataplane names get a bootstrap; others get 404 with an empty body. */
+  dataplanes?: string[];
+  /** Serve https with this PEM key and certificate. */
+  tls?: { key: string; cert: string };
+  kumaSidecarConfiguration?: object;
+}
+
+export interface ControlPlane {
+  /** e.g. http://127.0.0.1:5682, no trailing slash. */
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  setMode(mode: Mode): void;
+  /** Resolves with the first recorded request matching `predicate` (default: any POST /bootstrap). */
+  waitForRequest(predicate?: (request: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
+  close(): Promise<void>;
+}
+
+export const defaultSidecarConfiguration = { networking: { address: '127.0.0.1' }, metrics: { aggregate: [] } };
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The golden bootstrap a real CP of that generation sends (see testdata/kuma-cp/README.md). */
+export function sharedBootstrap(generation: Generation): string {
+  return readFileSync(generation === 'modern' ? modernBootstrapPath : legacyBootstrapPath, 'utf8');
+}
+
+const PAGE_NOT_FOUND = '404: Page Not Found';
+
+// With a Dataplane template the name comes from the resource, as in kuma-cp.
+function dataplaneName(body: Record<string, unknown>): unknown {
+  if (typeof body.dataplaneResource === 'string') {
+    try {
+      const resource: unknown = parseYaml(body.dataplaneResource);
+      if (typeof resource === 'object' && resource !== null && 'name' in resource) return resource.name;
+    } catch {
+      // fall back to the plain field
+    }
+  }
+  return body.name;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { generation } = options;
+  const host = options.host ?? '127.0.0.1';
+  const bootstrapFor = typeof options.bootstrap === 'function' ? options.bootstrap : () => (options.bootstrap as string | undefined) ?? sharedBootstrap(generation);
+  const sidecar = options.kumaSidecarConfiguration ?? defaultSidecarConfiguration;
+  const requests: RecordedRequest[] = [];
+  const waiters = new Set<() => void>();
+  let mode: Mode = options.mode ?? 'ok';
+  let failuresLeft = 0;
+
+  function setMode(next: Mode): void {
+    mode = next;
+    failuresLeft = typeof next === 'object' && next.kind === 'fail-times' ? next.times : 0;
+  }
+  setMode(mode);
+
+  function send(res: ServerResponse, status: number, body = '', contentType = 'text/plain; charset=utf-8'): void {
+    res.writeHead(status, body === '' ? {} : { 'content-type': contentType });
+    res.end(body);
+  }
+
+  function sendBootstrap(req: IncomingMessage, res: ServerResponse, yaml: string): void {
+    if (generation === 'legacy') return send(res, 200, yaml, 'text/plain; charset=utf-8');
+    if (req.headers.accept === 'application/json') {
+      const envelope = { bootstrap: Buffer.from(yaml).toString('base64'), kumaSidecarConfiguration: sidecar };
+      return send(res, 200, JSON.stringify(envelope), 'application/json');
+    }
+    return send(res, 200, yaml, 'text/x-yaml');
+  }
+
+  function sendGarbage(req: IncomingMessage, res: ServerResponse): void {
+    if (generation === 'modern' && req.headers.accept === 'application/json') {
+      const envelope = { bootstrap: Buffer.from('{{{ not: yaml: [').toString('base64'), kumaSidecarConfiguration: sidecar };
+      return send(res, 200, JSON.stringify(envelope), 'application/json');
+    }
+    return send(res, 200, '<html><body><h1>Welcome to nginx!</h1></body></html>\n', 'text/html');
+  }
+
+  function handleBootstrap(req: IncomingMessage, res: ServerResponse, recorded: RecordedRequest): void {
+    if (typeof mode === 'object' && mode.kind === 'fail-times' && failuresLeft > 0) {
+      failuresLeft--;
+      return send(res, mode.status);
+    }
+    if (mode === 'not-found') return send(res, 404);
+    if (mode === 'page-not-found') return send(res, 404, PAGE_NOT_FOUND);
+    if (mode === 'unprocessable') return send(res, 422, 'token required');
+    if (typeof mode === 'object' && mode.kind === 'unprocessable') return send(res, 422, mode.reason);
+    if (mode === 'bad-request') return send(res, 400, 'bad request');
+    if (mode === 'error') return send(res, 500);
+    if (mode === 'garbage') return sendGarbage(req, res);
+
+    const body = recorded.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(res, 400);
+    const request = body as Record<string, unknown>;
+    if (options.dataplanes && !options.dataplanes.includes(String(dataplaneName(request)))) return send(res, 404);
+    return sendBootstrap(req, res, bootstrapFor(request));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = rawBody;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      // keep the raw text
+    }
+    const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, rawBody, time: Date.now() };
+    requests.push(recorded);
+    for (const wake of waiters) wake();
+
+    const { pathname } = new URL(req.url ?? '/', 'http://cp');
+    if (pathname !== '/bootstrap') return send(res, 404, PAGE_NOT_FOUND);
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return send(res, 405, '405: Method Not Allowed');
+    }
+    return handleBootstrap(req, res, recorded);
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, String(err));
+      else res.destroy();
+    });
+  };
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, listener) : http.createServer(listener);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as net.AddressInfo;
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  function waitForRequest(
+    predicate: (request: RecordedRequest) => boolean = (r) => r.method === 'POST' && r.path.startsWith('/bootstrap'),
+    timeoutMs = 10_000,
+  ): Promise<RecordedRequest> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = requests.find(predicate);
+        if (!found) return false;
+        waiters.delete(wake);
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      const wake = (): void => void check();
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        reject(new Error(`control plane: no matching request within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.add(wake);
+      check();
+    });
+  }
+
+  return {
+    url,
+    port,
+    requests,
+    setMode,
+    waitForRequest,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,21 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Walks up from this file (src or dist) to the directory holding kuma-dp's package.json.
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'kuma-dp') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('stand-ins: cannot find the kuma-dp repository root');
+    dir = parent;
+  }
+}
+
+export const repoRoot = findRepoRoot();
+export const fakeEnvoyBin = join(repoRoot, 'test', 'stand-ins', 'bin', 'envoy');
+export const sharedTestdata = resolve(repoRoot, '..', 'shared', 'testdata', 'kuma-cp');
+export const modernBootstrapPath = join(sharedTestdata, 'modern-bootstrap.yaml');
+export const legacyBootstrapPath = join(sharedTestdata, 'v0.2-bootstrap.yaml');
