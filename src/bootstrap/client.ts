@@ -1,0 +1,118 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import type { Logger } from '../logging/logger.js';
+import type { BootstrapRequest } from './request.js';
+import { InvalidBootstrapError, parseBootstrapResponse, type BootstrapResponse } from './response.js';
+
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+const NOT_FOUND_HINT =
+  'Dataplane entity not found. If you are running on Universal please create a Dataplane entity on kuma-cp ' +
+  'before starting kuma-dp or pass it to kuma-dp run --dataplane-file=/file.';
+
+/** The bootstrap could not be had, and waiting will not change that. */
+export class BootstrapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootstrapError';
+  }
+}
+
+export interface BootstrapClientOptions {
+  readonly url: URL;
+  readonly retryBackoffMs: number;
+  readonly retryMaxDurationMs: number;
+  readonly logger: Logger;
+  /** TLS settings for https control planes. */
+  readonly dispatcher?: Dispatcher;
+  readonly requestTimeoutMs?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  /** Classifies errors the dispatcher raises that no retry can fix (e.g. an untrusted certificate). */
+  readonly fatalNetworkError?: (error: Error) => string | undefined;
+}
+
+type Attempt =
+  | { readonly outcome: 'ok'; readonly response: BootstrapResponse }
+  | { readonly outcome: 'retry'; readonly reason: string }
+  | { readonly outcome: 'fatal'; readonly reason: string };
+
+function errorCode(error: unknown): string {
+  const err = error as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(error);
+}
+
+/** What one answer of the CP means, following Go kuma-dp's retry rules. */
+export function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL): Attempt {
+  if (status === 200) {
+    try {
+      return { outcome: 'ok', response: parseBootstrapResponse(contentType, body) };
+    } catch (error) {
+      if (error instanceof InvalidBootstrapError) return { outcome: 'fatal', reason: error.message };
+      throw error;
+    }
+  }
+  const text = body.trim();
+  if (status === 404 && text === '') return { outcome: 'retry', reason: NOT_FOUND_HINT };
+  if (status === 404 && /page not found/i.test(text)) {
+    return {
+      outcome: 'fatal',
+      reason:
+        `${url.origin} answered "${text}": it is not kuma-cp's DP server. Point --cp-address at the DP server ` +
+        '(port 5678 by default; the bootstrap server on 5682 for Kuma 0.x)',
+    };
+  }
+  if (status >= 500) return { outcome: 'retry', reason: `control plane answered ${status}${text ? `: ${text}` : ''}` };
+  return { outcome: 'fatal', reason: `Invalid request: ${text || `status ${status}`}` };
+}
+
+/**
+ * Fetches the Envoy bootstrap, retrying what may heal (connection errors, 5xx, a Dataplane not yet
+ * created) every backoff until the max duration, and failing at once on what will not.
+ */
+export async function fetchBootstrap(
+  body: BootstrapRequest,
+  options: BootstrapClientOptions,
+  signal?: AbortSignal,
+): Promise<BootstrapResponse> {
+  const now = options.now ?? Date.now;
+  const wait = options.sleep ?? ((ms: number, s?: AbortSignal) => sleep(ms, undefined, { signal: s }));
+  const url = new URL('/bootstrap', options.url);
+  const deadline = now() + options.retryMaxDurationMs;
+  const payload = JSON.stringify(body);
+  for (let attempt = 1; ; attempt++) {
+    const result = await attemptOnce(url, payload, options, signal);
+    if (result.outcome === 'ok') return result.response;
+    if (result.outcome === 'fatal') throw new BootstrapError(result.reason);
+    if (now() + options.retryBackoffMs > deadline) {
+      throw new BootstrapError(`gave up fetching the bootstrap from ${url.origin} after ${attempt} attempts: ${result.reason}`);
+    }
+    options.logger.warn(
+      { attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
+      'could not fetch the bootstrap, retrying',
+    );
+    await wait(options.retryBackoffMs, signal);
+  }
+}
+
+async function attemptOnce(url: URL, payload: string, options: BootstrapClientOptions, signal?: AbortSignal): Promise<Attempt> {
+  const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  try {
+    const answer = await request(url, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: payload,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      dispatcher: options.dispatcher,
+      signal,
+    });
+    const contentType = answer.headers['content-type'];
+    return classifyAnswer(answer.statusCode, Array.isArray(contentType) ? contentType[0] : contentType, await answer.body.text(), url);
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    const fatal = options.fatalNetworkError?.(error as Error);
+    if (fatal) return { outcome: 'fatal', reason: fatal };
+    return { outcome: 'retry', reason: `cannot reach ${url.origin}: ${errorCode(error)}` };
+  }
+}

@@ -1,0 +1,56 @@
+import type { EnvoyBuild } from '../envoy/binary.js';
+import type { ProxyType } from '../config/run-config.js';
+
+/** The body of `POST /bootstrap`: the modern fields plus 0.x's adminPort, which each CP ignores when foreign. */
+export interface BootstrapRequest {
+  readonly mesh: string;
+  readonly name: string;
+  readonly proxyType: ProxyType;
+  readonly adminPort?: number;
+  readonly dataplaneToken?: string;
+  readonly dataplaneTokenPath?: string;
+  readonly dataplaneResource?: string;
+  readonly caCert?: string;
+  readonly version: {
+    readonly kumaDp: { readonly version: string; readonly gitTag: string; readonly gitCommit: string; readonly buildDate: string };
+    readonly envoy: { readonly version: string; readonly build: string; readonly kumaDpCompatible: boolean };
+  };
+  readonly dynamicMetadata: Readonly<Record<string, string>>;
+  readonly readinessPort?: number;
+  readonly operatingSystem: string;
+  readonly features: readonly string[];
+  readonly resources: { readonly maxHeapSizeBytes?: number };
+  readonly workdir: string;
+}
+
+export interface BootstrapRequestInput {
+  readonly mesh: string;
+  readonly name: string;
+  readonly proxyType: ProxyType;
+  readonly adminPort?: number;
+  readonly readinessPort?: number;
+  readonly envoy: EnvoyBuild;
+  readonly agentVersion: string;
+  readonly workdir: string;
+  readonly platform: NodeJS.Platform;
+}
+
+export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRequest {
+  return {
+    mesh: input.mesh,
+    name: input.name,
+    proxyType: input.proxyType,
+    ...(input.adminPort !== undefined && { adminPort: input.adminPort }),
+    version: {
+      // No build stamping yet: the tag is the package version, the rest unknown rather than invented.
+      kumaDp: { version: input.agentVersion, gitTag: `v${input.agentVersion}`, gitCommit: 'unknown', buildDate: 'unknown' },
+      envoy: { version: input.envoy.version, build: input.envoy.build, kumaDpCompatible: input.envoy.compatible },
+    },
+    dynamicMetadata: {},
+    ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
+    operatingSystem: input.platform,
+    features: [],
+    resources: {},
+    workdir: input.workdir,
+  };
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UserError } from '../config/errors.js';
+import { RUN_SETTINGS } from '../config/settings.js';
+import { flagOption, PRECEDENCE } from './options.js';
+
+function fail(error: unknown): never {
+  if (error instanceof UserError) {
+    process.stderr.write(`kuma-dp: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  process.stderr.write(`kuma-dp: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}
+
+const selfDir = path.dirname(fileURLToPath(import.meta.url));
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('kuma-dp')
+    .parserConfiguration({ 'populate--': true })
+    .command(
+      'run',
+      'Fetch the bootstrap from kuma-cp, start Envoy and supervise it',
+      (y) => {
+        for (const spec of Object.values(RUN_SETTINGS)) if ('flag' in spec && spec.flag) y.option(spec.flag, flagOption(spec));
+        return y.epilogue(`${PRECEDENCE}\nEnvironment-only: KUMA_CONTROL_PLANE_RETRY_BACKOFF (default 3s), KUMA_CONTROL_PLANE_RETRY_MAX_DURATION (default 5m).`);
+      },
+      async (argv) => {
+        const { run } = await import('./run.js');
+        await run({ flags: argv, env: process.env, cwd: process.cwd(), selfDir, stderrIsTTY: process.stderr.isTTY === true });
+      },
+    )
+    .command('version', 'Print the version of kuma-dp', {}, async () => {
+      const { agentVersion } = await import('../version.js');
+      process.stdout.write(`kuma-dp ${agentVersion()}\n`);
+    })
+    .demandCommand(1, 'kuma-dp needs a command: run, wait or version')
+    .strict()
+    .version(false)
+    .help()
+    .epilogue(PRECEDENCE)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UserError(`${message} (see kuma-dp --help)`, 2);
+    })
+    .parseAsync();
+}
+
+main().catch(fail);

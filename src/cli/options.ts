@@ -1,0 +1,16 @@
+import type { Options } from 'yargs';
+import type { Setting } from '../config/settings.js';
+
+/** The yargs option for a setting: always text, so that every value goes through the setting's own parser. */
+export function flagOption(spec: Setting<unknown>): Options {
+  const notes = [spec.env.length ? `env: ${spec.env.join(', ')}` : '', spec.default !== undefined ? `default: ${spec.default}` : '']
+    .filter(Boolean)
+    .join('; ');
+  return {
+    type: spec.kind === 'boolean' ? 'boolean' : 'string',
+    describe: notes ? `${spec.describe} [${notes}]` : spec.describe,
+    ...(spec.alias !== undefined && { alias: spec.alias }),
+  };
+}
+
+export const PRECEDENCE = 'Flags win over environment variables, which win over defaults.';

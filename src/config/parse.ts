@@ -1,0 +1,59 @@
+import { UserError } from './errors.js';
+
+/** Parsers for raw setting text. `source` names the flag or variable the text came from. */
+
+export function parsePort(raw: string, source: string): number {
+  const port = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || port < 1 || port > 65535) {
+    throw new UserError(`invalid ${source} "${raw}": expected a port number from 1 to 65535`);
+  }
+  return port;
+}
+
+/** A port where 0 means "off". */
+export function parsePortOrZero(raw: string, source: string): number {
+  return raw.trim() === '0' ? 0 : parsePort(raw, source);
+}
+
+export function parseCount(raw: string, source: string): number {
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new UserError(`invalid ${source} "${raw}": expected a whole number, 0 or more`);
+  }
+  return Number(raw.trim());
+}
+
+export function parseBoolean(raw: string, source: string): boolean {
+  const text = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(text)) return true;
+  if (['false', '0', 'no', ''].includes(text)) return false;
+  throw new UserError(`invalid ${source} "${raw}": expected true or false`);
+}
+
+export function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string, source: string): T => {
+    const text = raw.trim() as T;
+    if (!values.includes(text)) {
+      throw new UserError(`invalid ${source} "${raw}": expected one of ${values.join(', ')}`);
+    }
+    return text;
+  };
+}
+
+export function parseNonEmpty(raw: string, source: string): string {
+  const text = raw.trim();
+  if (text === '') throw new UserError(`invalid ${source}: must not be empty`);
+  return text;
+}
+
+export function parseHttpUrl(raw: string, source: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new UserError(`invalid ${source} "${raw}": not a URL (expected e.g. https://kuma-cp:5678)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UserError(`invalid ${source} "${raw}": scheme must be http or https, not ${url.protocol.slice(0, -1)}`);
+  }
+  return url;
+}

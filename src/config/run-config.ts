@@ -1,0 +1,93 @@
+import { UserError } from './errors.js';
+import { RUN_SETTINGS, resolveSetting, type RunSettings, type Setting } from './settings.js';
+
+export type ProxyType = 'dataplane' | 'ingress' | 'egress';
+export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
+
+/** Everything `kuma-dp run` needs, validated once. Nothing else reads argv or the environment. */
+export interface RunConfig {
+  readonly controlPlane: {
+    readonly url: URL;
+    readonly retryBackoffMs: number;
+    readonly retryMaxDurationMs: number;
+  };
+  readonly dataplane: {
+    readonly name: string;
+    readonly mesh: string;
+    readonly proxyType: ProxyType;
+    /** Only when the operator chose it; otherwise the control plane's choice stands. */
+    readonly adminPort?: number;
+  };
+  readonly envoy: {
+    readonly binaryPath: string;
+    readonly logLevel: string;
+    readonly componentLogLevel?: string;
+    readonly concurrency?: number;
+    readonly drainTimeMs: number;
+    readonly stopTimeoutMs: number;
+    readonly restart: {
+      readonly backoffMs: number;
+      readonly maxBackoffMs: number;
+      /** Consecutive crashes before giving up; 0 never gives up. */
+      readonly limit: number;
+    };
+  };
+  /** Where the bootstrap and pidfile live; undefined means a private temp dir. */
+  readonly configDir?: string;
+  /** 0 turns the readiness endpoint off. */
+  readonly readinessPort: number;
+  readonly logLevel: LogLevel;
+  /** `kuma-dp run -- <app> [args]`: the application started once the dataplane is ready. */
+  readonly app?: readonly string[];
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment): RunConfig {
+  const get = <K extends keyof RunSettings>(key: K) =>
+    resolveSetting(RUN_SETTINGS[key] as Setting<ReturnType<RunSettings[K]['parse']>>, flags, env);
+  const must = <K extends keyof RunSettings>(key: K) => {
+    const value = get(key);
+    if (value === undefined) {
+      const spec: Setting<unknown> = RUN_SETTINGS[key];
+      throw new UserError(`missing ${spec.describe.replace(/ \(required\)$/, '').toLowerCase()}: pass --${spec.flag} or set ${spec.env[0]}`);
+    }
+    return value;
+  };
+
+  const restart = {
+    backoffMs: must('envoyRestartBackoff'),
+    maxBackoffMs: must('envoyRestartMaxBackoff'),
+    limit: must('envoyRestartLimit'),
+  };
+  if (restart.maxBackoffMs < restart.backoffMs) {
+    throw new UserError('invalid --envoy-restart-max-backoff: must not be shorter than --envoy-restart-backoff');
+  }
+  const app = flags['--'];
+  return {
+    controlPlane: {
+      url: must('cpAddress'),
+      retryBackoffMs: must('retryBackoff'),
+      retryMaxDurationMs: must('retryMaxDuration'),
+    },
+    dataplane: {
+      name: must('name'),
+      mesh: must('mesh'),
+      proxyType: must('proxyType'),
+      adminPort: get('adminPort'),
+    },
+    envoy: {
+      binaryPath: must('binaryPath'),
+      logLevel: must('envoyLogLevel'),
+      componentLogLevel: get('envoyComponentLogLevel'),
+      concurrency: get('concurrency'),
+      drainTimeMs: must('drainTime'),
+      stopTimeoutMs: must('envoyStopTimeout'),
+      restart,
+    },
+    configDir: get('configDir'),
+    readinessPort: must('readinessPort'),
+    logLevel: must('logLevel'),
+    app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
+  };
+}

@@ -1,0 +1,190 @@
+import { parseDuration } from './duration.js';
+import { UserError } from './errors.js';
+import {
+  oneOf,
+  parseCount,
+  parseHttpUrl,
+  parseNonEmpty,
+  parsePort,
+  parsePortOrZero,
+} from './parse.js';
+
+/**
+ * One setting of `kuma-dp run`: where it comes from and how its text is checked.
+ * The table below is the single source for the CLI's flags, their `--help` text and the
+ * resolution order (flag, then the first environment variable set, then the default).
+ */
+export interface Setting<T> {
+  /** Long flag name without dashes; absent for environment-only settings. */
+  readonly flag?: string;
+  readonly alias?: string | readonly string[];
+  /** Environment variables, most preferred first. */
+  readonly env: readonly string[];
+  readonly describe: string;
+  readonly kind?: 'string' | 'boolean';
+  readonly default?: string;
+  readonly parse: (raw: string, source: string) => T;
+}
+
+function setting<T>(spec: Setting<T>): Setting<T> {
+  return spec;
+}
+
+const ENVOY_LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'off'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'off'] as const;
+
+function parseComponentLogLevel(raw: string, source: string): string {
+  const value = raw.trim();
+  const pair = new RegExp(`^[a-z_0-9]+:(${ENVOY_LOG_LEVELS.join('|')})$`);
+  if (!value.split(',').every((item) => pair.test(item))) {
+    throw new UserError(`invalid ${source} "${raw}": expected component:level pairs such as upstream:debug,connection:trace`);
+  }
+  return value;
+}
+
+export const RUN_SETTINGS = {
+  cpAddress: setting({
+    flag: 'cp-address',
+    env: ['KUMA_CONTROL_PLANE_URL', 'KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL'],
+    describe: "URL of kuma-cp's DP server (0.x: its bootstrap server)",
+    default: 'https://localhost:5678',
+    parse: parseHttpUrl,
+  }),
+  name: setting({
+    flag: 'name',
+    env: ['KUMA_DATAPLANE_NAME'],
+    describe: 'Name of the Dataplane (required)',
+    parse: parseNonEmpty,
+  }),
+  mesh: setting({
+    flag: 'mesh',
+    env: ['KUMA_DATAPLANE_MESH'],
+    describe: 'Mesh the Dataplane belongs to',
+    default: 'default',
+    parse: parseNonEmpty,
+  }),
+  proxyType: setting({
+    flag: 'proxy-type',
+    env: ['KUMA_DATAPLANE_PROXY_TYPE'],
+    describe: 'Kind of proxy: dataplane, ingress or egress',
+    default: 'dataplane',
+    parse: oneOf(['dataplane', 'ingress', 'egress'] as const),
+  }),
+  adminPort: setting({
+    flag: 'admin-port',
+    env: ['KUMA_DATAPLANE_ADMIN_PORT'],
+    describe: "Port of Envoy's admin API on 127.0.0.1 (default: the control plane's choice, else 9901)",
+    parse: parsePort,
+  }),
+  binaryPath: setting({
+    flag: 'binary-path',
+    env: ['KUMA_DATAPLANE_RUNTIME_BINARY_PATH'],
+    describe: 'Envoy binary: a path, or a name looked up in PATH, the current directory and next to kuma-dp',
+    default: 'envoy',
+    parse: parseNonEmpty,
+  }),
+  configDir: setting({
+    flag: 'config-dir',
+    alias: 'work-dir',
+    env: ['KUMA_DATAPLANE_RUNTIME_CONFIG_DIR', 'KUMA_DATAPLANE_RUNTIME_WORK_DIR'],
+    describe: 'Directory for the bootstrap file and pidfile (default: a private temp dir)',
+    parse: parseNonEmpty,
+  }),
+  drainTime: setting({
+    flag: 'drain-time',
+    env: ['KUMA_DATAPLANE_DRAIN_TIME'],
+    describe: 'How long Envoy drains connections on stop (e.g. 30s, 500ms, 1m)',
+    default: '30s',
+    parse: parseDuration,
+  }),
+  concurrency: setting({
+    flag: 'concurrency',
+    env: ['KUMA_DATAPLANE_RUNTIME_CONCURRENCY'],
+    describe: "Envoy's worker threads (default: one per CPU the process may use)",
+    parse: parseCount,
+  }),
+  envoyLogLevel: setting({
+    flag: 'envoy-log-level',
+    env: ['KUMA_DATAPLANE_RUNTIME_ENVOY_LOG_LEVEL'],
+    describe: `Envoy's log level: ${ENVOY_LOG_LEVELS.join(', ')}`,
+    default: 'info',
+    parse: oneOf(ENVOY_LOG_LEVELS),
+  }),
+  envoyComponentLogLevel: setting({
+    flag: 'envoy-component-log-level',
+    env: ['KUMA_DATAPLANE_RUNTIME_ENVOY_COMPONENT_LOG_LEVEL'],
+    describe: "Envoy's per-component log levels, e.g. upstream:debug,connection:trace",
+    parse: parseComponentLogLevel,
+  }),
+  logLevel: setting({
+    flag: 'log-level',
+    env: ['KUMA_DATAPLANE_LOG_LEVEL'],
+    describe: `kuma-dp's own log level: ${LOG_LEVELS.join(', ')}`,
+    default: 'info',
+    parse: oneOf(LOG_LEVELS),
+  }),
+  retryBackoff: setting({
+    env: ['KUMA_CONTROL_PLANE_RETRY_BACKOFF'],
+    describe: 'Wait between attempts to fetch the bootstrap',
+    default: '3s',
+    parse: parseDuration,
+  }),
+  retryMaxDuration: setting({
+    env: ['KUMA_CONTROL_PLANE_RETRY_MAX_DURATION'],
+    describe: 'Give up fetching the bootstrap after this long',
+    default: '5m',
+    parse: parseDuration,
+  }),
+  envoyRestartBackoff: setting({
+    flag: 'envoy-restart-backoff',
+    env: ['KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_BACKOFF'],
+    describe: 'Delay before restarting a crashed Envoy; doubles per consecutive crash',
+    default: '1s',
+    parse: parseDuration,
+  }),
+  envoyRestartMaxBackoff: setting({
+    flag: 'envoy-restart-max-backoff',
+    env: ['KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_MAX_BACKOFF'],
+    describe: 'Longest delay between restarts of a crashing Envoy',
+    default: '30s',
+    parse: parseDuration,
+  }),
+  envoyRestartLimit: setting({
+    flag: 'envoy-restart-limit',
+    env: ['KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_LIMIT'],
+    describe: 'Consecutive crashes after which kuma-dp gives up and exits non-zero (0: never)',
+    default: '10',
+    parse: parseCount,
+  }),
+  envoyStopTimeout: setting({
+    flag: 'envoy-stop-timeout',
+    env: ['KUMA_DATAPLANE_RUNTIME_ENVOY_STOP_TIMEOUT'],
+    describe: 'How long Envoy may take to exit after SIGTERM before it is killed',
+    default: '5s',
+    parse: parseDuration,
+  }),
+  readinessPort: setting({
+    flag: 'readiness-port',
+    env: ['KUMA_READINESS_PORT'],
+    describe: "Port of kuma-dp's readiness endpoint on 127.0.0.1 (0: off)",
+    default: '9902',
+    parse: parsePortOrZero,
+  }),
+} as const;
+
+export type RunSettings = typeof RUN_SETTINGS;
+
+/** Resolves one setting: the flag if given, else the first environment variable set, else the default. */
+export function resolveSetting<T>(
+  spec: Setting<T>,
+  flags: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+): T | undefined {
+  const flagValue = spec.flag === undefined ? undefined : flags[spec.flag];
+  if (flagValue !== undefined) return spec.parse(String(flagValue), `--${spec.flag}`);
+  for (const name of spec.env) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return spec.parse(value, name);
+  }
+  return spec.default === undefined ? undefined : spec.parse(spec.default, `default of --${spec.flag ?? spec.env[0]}`);
+}

@@ -1,0 +1,25 @@
+import { createServer } from 'node:net';
+import { UserError } from '../config/errors.js';
+import { formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
+
+/**
+ * Refuses an admin address another process already listens on. Envoy would fail to bind it
+ * anyway, but only after the bootstrap was fetched, and with a message that does not say that
+ * another dataplane on this host (each needs its own admin port) is the likely owner.
+ */
+export async function assertAdminAddressFree(admin: AdminAddress): Promise<void> {
+  if (admin.kind !== 'tcp') return;
+  const server = createServer();
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    server.once('error', resolve);
+    server.listen({ host: admin.host, port: admin.port, exclusive: true }, () => resolve(undefined));
+  });
+  await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  if (error?.code === 'EADDRINUSE') {
+    throw new UserError(
+      `admin port ${admin.port} is already in use on ${admin.host}: another dataplane on this host may hold it; ` +
+        'give each dataplane its own --admin-port',
+    );
+  }
+  if (error) throw new UserError(`cannot use admin address ${formatAdminAddress(admin)}: ${error.code ?? error.message}`);
+}

@@ -1,0 +1,72 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { UserError } from '../config/errors.js';
+
+export interface EnvoyBuild {
+  readonly path: string;
+  /** e.g. 1.34.1 or 1.35.0-dev */
+  readonly version: string;
+  /** The whole build string: <sha>/<version>/<Clean|Modified>/<RELEASE|DEBUG>/<TLS lib> */
+  readonly build: string;
+  readonly compatible: boolean;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds Envoy as Go kuma-dp does: the configured path (or the name in PATH), then the current
+ * directory, then the directory kuma-dp itself lives in.
+ */
+export function lookupBinary(configured: string, options: { pathEnv: string; cwd: string; selfDir: string }): string {
+  const name = path.basename(configured);
+  const candidates = configured.includes('/')
+    ? [path.resolve(options.cwd, configured)]
+    : options.pathEnv.split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, configured));
+  candidates.push(path.join(options.cwd, name), path.join(options.selfDir, name));
+  const found = candidates.find(isExecutableFile);
+  if (!found) {
+    throw new UserError(
+      `invalid --binary-path "${configured}": no executable Envoy found (looked in ${
+        configured.includes('/') ? configured : 'PATH'
+      }, the current directory and next to kuma-dp)`,
+    );
+  }
+  return found;
+}
+
+const VERSION_LINE = /^envoy\s+version:\s+(\S+)\s*$/m;
+const SEMVER = /^\d+\.\d+\.\d+(?:-[\w.]+)?$/;
+
+/** Reads the five-part build string of `envoy --version`. */
+export function parseVersionOutput(stdout: string): { version: string; build: string } | undefined {
+  const build = VERSION_LINE.exec(stdout)?.[1];
+  const parts = build?.split('/');
+  if (!build || parts?.length !== 5 || !/^[0-9a-f]{40}$/.test(parts[0]!) || !SEMVER.test(parts[1]!)) {
+    return undefined;
+  }
+  return { version: parts[1]!, build };
+}
+
+/** Envoy releases this agent's argv and admin calls are known to work with. */
+export function isCompatible(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major === 1 && minor >= 26;
+}
+
+export async function inspectBinary(file: string): Promise<EnvoyBuild> {
+  const result = await execa(file, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  const parsed = result.exitCode === 0 ? parseVersionOutput(result.stdout) : undefined;
+  if (!parsed) {
+    const said = String(result.stdout || result.stderr || result.shortMessage || "").split('\n').find((l) => l.trim()) ?? '';
+    throw new UserError(`invalid --binary-path "${file}": \`--version\` did not print an Envoy version (got "${said.trim()}")`);
+  }
+  return { path: file, ...parsed, compatible: isCompatible(parsed.version) };
+}

@@ -1,0 +1,86 @@
+import { applyAdminAddress, formatAdminAddress } from './bootstrap/admin-address.js';
+import { fetchBootstrap, type BootstrapClientOptions } from './bootstrap/client.js';
+import type { BootstrapRequest } from './bootstrap/request.js';
+import type { BootstrapResponse } from './bootstrap/response.js';
+import { EnvoyAdmin } from './envoy/admin-client.js';
+import { assertAdminAddressFree } from './envoy/admin-port.js';
+import { envoyLineLevel } from './envoy/log-lines.js';
+import { recordEnvoy } from './envoy/pidfile.js';
+import { spawnEnvoy } from './envoy/process.js';
+import type { Logger } from './logging/logger.js';
+import { watchEnvoy } from './readiness/envoy-watch.js';
+import type { LaunchedEnvoy } from './supervisor/driver.js';
+import { writePrivateFile } from './workdir.js';
+
+export interface LauncherOptions {
+  readonly client: BootstrapClientOptions;
+  /** Built per fetch, so a rotated token file is read again. */
+  readonly request: () => BootstrapRequest;
+  readonly adminPort?: number;
+  readonly bootstrapPath: string;
+  readonly pidfile: string;
+  readonly binary: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly setpriv?: string;
+  readonly logger: Logger;
+  /** Told of every bootstrap answer (e.g. for the sidecar configuration). */
+  readonly onBootstrap?: (response: BootstrapResponse) => void;
+}
+
+/**
+ * Gets Envoy going: a fresh bootstrap (on a restart, the last good one when the control plane is
+ * out of reach), the admin address enforced, the file written privately, Envoy spawned.
+ */
+export function createLauncher(options: LauncherOptions): (restart: number, signal: AbortSignal) => Promise<LaunchedEnvoy> {
+  const { logger } = options;
+  let lastGood: BootstrapResponse | undefined;
+
+  const bootstrap = async (restart: number, signal: AbortSignal): Promise<BootstrapResponse> => {
+    if (restart === 0 || !lastGood) return fetchBootstrap(options.request(), options.client, signal);
+    try {
+      // A crashed Envoy is waiting: one attempt, not minutes of retries.
+      return await fetchBootstrap(options.request(), { ...options.client, retryMaxDurationMs: 0 }, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      logger.warn({ reason: (error as Error).message }, 'cannot fetch a fresh bootstrap; restarting Envoy with the last good one');
+      return lastGood;
+    }
+  };
+
+  return async (restart, signal) => {
+    const response = await bootstrap(restart, signal);
+    lastGood = response;
+    options.onBootstrap?.(response);
+    const rewrite = applyAdminAddress(response.yaml, options.adminPort);
+    if (rewrite.replaced) {
+      logger.info(
+        { admin: formatAdminAddress(rewrite.admin), controlPlaneAdmin: rewrite.replaced === 'none' ? null : formatAdminAddress(rewrite.replaced) },
+        rewrite.replaced === 'none' ? "the bootstrap has no admin address; using the default" : "overriding the control plane's admin address",
+      );
+    }
+    await assertAdminAddressFree(rewrite.admin);
+    writePrivateFile(options.bootstrapPath, rewrite.yaml);
+    signal.throwIfAborted();
+    const envoyLogger = logger.child({ source: 'envoy' });
+    let pid = 0;
+    const child = await spawnEnvoy({
+      binary: options.binary,
+      args: options.args,
+      env: options.env,
+      setpriv: options.setpriv,
+      onLine: (line) => envoyLogger[envoyLineLevel(line)]({ envoyPid: pid }, line),
+    });
+    pid = child.pid;
+    recordEnvoy(options.pidfile, pid);
+    const admin = new EnvoyAdmin(rewrite.admin);
+    return {
+      pid,
+      exited: child.exited,
+      kill: (sig) => child.kill(sig),
+      drain: () => admin.drain(),
+      watch: (onChange) => watchEnvoy(admin, onChange),
+      release: () => admin.close(),
+    };
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The supervisor's decisions as a pure function: (state, event) → (state, effects). No clocks,
+ * processes or sockets here, so every rule is unit-tested without sleeping; `driver.ts` performs
+ * the effects. Envoy processes are told apart by pid so that, with hot restart, an old epoch's exit
+ * is not mistaken for the current one's.
+ */
+
+export type Phase = 'starting' | 'running' | 'backing-off' | 'draining' | 'stopping' | 'stopped';
+export type TimerName = 'restart' | 'stable' | 'drain' | 'kill';
+export type LogLevel = 'info' | 'warn' | 'error' | 'fatal';
+
+export interface Policy {
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Consecutive crashes before giving up; 0 never gives up. */
+  readonly limit: number;
+  /** How long Envoy must stay LIVE for the crash count to reset. */
+  readonly stableAfterMs: number;
+  readonly drainTimeMs: number;
+  readonly stopTimeoutMs: number;
+}
+
+export interface EnvoyExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+export interface EnvoyInstance {
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly live: boolean;
+}
+
+export interface State {
+  readonly phase: Phase;
+  readonly envoy?: EnvoyInstance;
+  /** Restarts after crashes since the agent started. */
+  readonly restarts: number;
+  readonly consecutiveCrashes: number;
+  readonly lastExit?: EnvoyExit;
+  readonly stopSignals: number;
+}
+
+export type Event =
+  | { readonly type: 'start' }
+  | { readonly type: 'spawned'; readonly pid: number; readonly at: number }
+  | { readonly type: 'spawn-failed'; readonly reason: string }
+  | { readonly type: 'exited'; readonly pid: number; readonly exit: EnvoyExit; readonly at: number; readonly stderrTail: readonly string[] }
+  | { readonly type: 'live'; readonly pid: number; readonly live: boolean }
+  | { readonly type: 'timer'; readonly name: TimerName }
+  | { readonly type: 'signal'; readonly signal: NodeJS.Signals };
+
+export type Effect =
+  | { readonly type: 'spawn'; readonly restart: number }
+  | { readonly type: 'abort-spawn' }
+  | { readonly type: 'set-timer'; readonly name: TimerName; readonly ms: number }
+  | { readonly type: 'clear-timer'; readonly name: TimerName }
+  | { readonly type: 'drain' }
+  | { readonly type: 'signal-envoy'; readonly pid: number; readonly signal: NodeJS.Signals }
+  | { readonly type: 'log'; readonly level: LogLevel; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
+  | { readonly type: 'exit'; readonly code: number };
+
+export interface Step {
+  readonly state: State;
+  readonly effects: readonly Effect[];
+}
+
+export const initialState: State = { phase: 'starting', restarts: 0, consecutiveCrashes: 0, stopSignals: 0 };
+
+/** The dataplane can take traffic: Envoy runs, is LIVE and has config, and no stop has begun. */
+export function isReady(state: State): boolean {
+  return state.phase === 'running' && state.envoy?.live === true;
+}
+
+export function restartDelay(policy: Policy, consecutiveCrashes: number): number {
+  const doubled = policy.backoffMs * 2 ** Math.max(0, consecutiveCrashes - 1);
+  return Math.min(doubled, policy.maxBackoffMs);
+}
+
+export function describeExit(exit: EnvoyExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT']);
+
+export function step(state: State, event: Event, policy: Policy): Step {
+  switch (event.type) {
+    case 'start':
+      return { state, effects: [{ type: 'spawn', restart: 0 }] };
+    case 'spawned':
+      return onSpawned(state, event);
+    case 'spawn-failed':
+      return onSpawnFailed(state, event.reason, policy);
+    case 'exited':
+      return onExited(state, event, policy);
+    case 'live':
+      return onLive(state, event, policy);
+    case 'timer':
+      return onTimer(state, event.name, policy);
+    case 'signal':
+      return STOP_SIGNALS.has(event.signal) ? onStopSignal(state, event.signal, policy) : onOtherSignal(state, event.signal);
+  }
+}
+
+function onSpawned(state: State, event: { pid: number; at: number }): Step {
+  const envoy = { pid: event.pid, startedAt: event.at, live: false };
+  if (state.phase !== 'starting') {
+    // A stop raced the spawn: this Envoy has no traffic yet, so it needs no drain.
+    return { state: { ...state, envoy }, effects: [{ type: 'signal-envoy', pid: event.pid, signal: 'SIGTERM' }] };
+  }
+  return {
+    state: { ...state, phase: 'running', envoy },
+    effects: [{ type: 'log', level: 'info', msg: 'Envoy started', fields: { envoyPid: event.pid, restarts: state.restarts } }],
+  };
+}
+
+function onSpawnFailed(state: State, reason: string, policy: Policy): Step {
+  if (state.phase !== 'starting') return { state, effects: [] };
+  if (state.restarts === 0) {
+    return stopped(state, 1, [{ type: 'log', level: 'fatal', msg: reason }]);
+  }
+  return crashed(state, policy, `failing to start: ${reason}`, { stderrTail: [] });
+}
+
+function onExited(
+  state: State,
+  event: { pid: number; exit: EnvoyExit; at: number; stderrTail: readonly string[] },
+  policy: Policy,
+): Step {
+  if (state.envoy?.pid !== event.pid) return { state, effects: [] };
+  const fields = { envoyPid: event.pid, exitCode: event.exit.code, signal: event.exit.signal };
+  const gone: State = { ...state, envoy: undefined, lastExit: event.exit };
+  if (state.phase === 'draining' || state.phase === 'stopping') {
+    return stopped(gone, 0, [{ type: 'log', level: 'info', msg: 'Envoy stopped', fields }]);
+  }
+  if (event.exit.code === 0 && !event.exit.signal) {
+    return stopped(gone, 0, [{ type: 'log', level: 'info', msg: 'Envoy exited on its own with code 0; stopping', fields }]);
+  }
+  return crashed(gone, policy, describeExit(event.exit), {
+    ...fields,
+    uptimeMs: event.at - state.envoy.startedAt,
+    stderrTail: event.stderrTail,
+  });
+}
+
+function crashed(
+  state: State,
+  policy: Policy,
+  cause: string,
+  fields: Readonly<Record<string, unknown>> & { stderrTail: readonly string[] },
+): Step {
+  const consecutiveCrashes = state.consecutiveCrashes + 1;
+  if (policy.limit > 0 && consecutiveCrashes >= policy.limit) {
+    return stopped({ ...state, consecutiveCrashes }, 1, [
+      {
+        type: 'log',
+        level: 'fatal',
+        msg: `Envoy is crash-looping: ${consecutiveCrashes} consecutive crashes, the last by ${cause}; giving up`,
+        fields: { ...fields, consecutiveCrashes, restarts: state.restarts },
+      },
+    ]);
+  }
+  const delay = restartDelay(policy, consecutiveCrashes);
+  const { stderrTail, ...rest } = fields;
+  return {
+    state: { ...state, phase: 'backing-off', consecutiveCrashes },
+    effects: [
+      { type: 'clear-timer', name: 'stable' },
+      {
+        type: 'log',
+        level: 'error',
+        msg: `Envoy crashed (${cause}); restarting in ${delay}ms`,
+        fields: { ...rest, consecutiveCrashes, restarts: state.restarts, restartInMs: delay, ...(stderrTail.length && { stderrTail }) },
+      },
+      { type: 'set-timer', name: 'restart', ms: delay },
+    ],
+  };
+}
+
+function onLive(state: State, event: { pid: number; live: boolean }, policy: Policy): Step {
+  const envoy = state.envoy;
+  if (!envoy || envoy.pid !== event.pid || envoy.live === event.live || state.phase !== 'running') {
+    return { state, effects: [] };
+  }
+  return {
+    state: { ...state, envoy: { ...envoy, live: event.live } },
+    effects: event.live
+      ? [
+          { type: 'log', level: 'info', msg: 'Envoy is live and has its configuration', fields: { envoyPid: envoy.pid } },
+          { type: 'set-timer', name: 'stable', ms: policy.stableAfterMs },
+        ]
+      : [
+          { type: 'log', level: 'warn', msg: 'Envoy is no longer live', fields: { envoyPid: envoy.pid } },
+          { type: 'clear-timer', name: 'stable' },
+        ],
+  };
+}
+
+function onTimer(state: State, name: TimerName, policy: Policy): Step {
+  switch (name) {
+    case 'restart':
+      if (state.phase !== 'backing-off') return { state, effects: [] };
+      return {
+        state: { ...state, phase: 'starting', restarts: state.restarts + 1 },
+        effects: [{ type: 'spawn', restart: state.restarts + 1 }],
+      };
+    case 'stable':
+      if (state.consecutiveCrashes === 0) return { state, effects: [] };
+      return {
+        state: { ...state, consecutiveCrashes: 0 },
+        effects: [{ type: 'log', level: 'info', msg: `Envoy stayed live for ${policy.stableAfterMs}ms; crash count reset` }],
+      };
+    case 'drain':
+      return state.phase === 'draining' ? terminate(state, policy) : { state, effects: [] };
+    case 'kill':
+      if (state.phase !== 'stopping' || !state.envoy) return { state, effects: [] };
+      return {
+        state,
+        effects: [
+          { type: 'log', level: 'warn', msg: `Envoy did not exit within ${policy.stopTimeoutMs}ms of SIGTERM; killing it`, fields: { envoyPid: state.envoy.pid } },
+          { type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' },
+        ],
+      };
+  }
+}
+
+function onStopSignal(state: State, signal: NodeJS.Signals, policy: Policy): Step {
+  const count = state.stopSignals + 1;
+  const counted = { ...state, stopSignals: count };
+  if (count >= 3) {
+    const kill: Effect[] = state.envoy ? [{ type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' }] : [];
+    return stopped(counted, 1, [{ type: 'log', level: 'warn', msg: `${signal} received a third time: killing Envoy and exiting` }, ...kill]);
+  }
+  if (count === 2) {
+    if (state.phase !== 'draining') return { state: counted, effects: [{ type: 'log', level: 'info', msg: `${signal} received again: already stopping` }] };
+    const next = terminate(counted, policy);
+    return { state: next.state, effects: [{ type: 'log', level: 'info', msg: `${signal} received again: skipping the rest of the drain` }, ...next.effects] };
+  }
+  const log: Effect = { type: 'log', level: 'info', msg: `${signal} received: stopping`, fields: { phase: state.phase } };
+  switch (state.phase) {
+    case 'running': {
+      if (policy.drainTimeMs === 0) {
+        const next = terminate({ ...counted, phase: 'draining' }, policy);
+        return { state: next.state, effects: [log, ...next.effects] };
+      }
+      return {
+        state: { ...counted, phase: 'draining' },
+        effects: [
+          log,
+          { type: 'clear-timer', name: 'stable' },
+          { type: 'drain' },
+          { type: 'set-timer', name: 'drain', ms: policy.drainTimeMs },
+        ],
+      };
+    }
+    case 'starting':
+      return stopped(counted, 0, [log, { type: 'abort-spawn' }]);
+    case 'backing-off':
+      return stopped(counted, 0, [log]);
+    default:
+      return { state: counted, effects: [] };
+  }
+}
+
+function onOtherSignal(state: State, signal: NodeJS.Signals): Step {
+  if (signal === 'SIGUSR1') {
+    // Envoy reopens its access logs on SIGUSR1 (logrotate's postrotate sends it).
+    if (state.envoy) return { state, effects: [{ type: 'signal-envoy', pid: state.envoy.pid, signal }] };
+    return { state, effects: [{ type: 'log', level: 'info', msg: 'SIGUSR1 received while no Envoy runs; nothing to pass it to' }] };
+  }
+  return { state, effects: [{ type: 'log', level: 'info', msg: `${signal} received; ignored (hot restart is not enabled)` }] };
+}
+
+/** Drain time is over (or skipped): SIGTERM Envoy, and SIGKILL it if it lingers. */
+function terminate(state: State, policy: Policy): Step {
+  if (!state.envoy) return stopped(state, 0, []);
+  return {
+    state: { ...state, phase: 'stopping' },
+    effects: [
+      { type: 'clear-timer', name: 'drain' },
+      { type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGTERM' },
+      { type: 'set-timer', name: 'kill', ms: policy.stopTimeoutMs },
+    ],
+  };
+}
+
+function stopped(state: State, code: number, effects: readonly Effect[]): Step {
+  const timers: TimerName[] = ['restart', 'stable', 'drain', 'kill'];
+  return {
+    state: { ...state, phase: 'stopped' },
+    effects: [...effects, ...timers.map((name): Effect => ({ type: 'clear-timer', name })), { type: 'exit', code }],
+  };
+}
