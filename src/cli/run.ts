@@ -9,6 +9,7 @@ import { inspectBinary, lookupBinary } from '../envoy/binary.js';
 import { envoyEnvironment } from '../envoy/environment.js';
 import { clearPidfile, killLeftoverEnvoy, pidfilePath } from '../envoy/pidfile.js';
 import { createLauncher } from '../launcher.js';
+import { captureSignals } from './signals.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { Supervisor, realClock } from '../supervisor/driver.js';
 import type { Policy } from '../supervisor/machine.js';
@@ -49,6 +50,7 @@ function policyOf(config: RunConfig): Policy {
  * or any request is sent; a UserError thrown from here is printed as one line by main.
  */
 export async function run(context: RunContext): Promise<void> {
+  const signals = captureSignals();
   const config = loadRunConfig(context.flags, context.env);
   const pathEnv = context.env.PATH ?? '';
   const binary = lookupBinary(config.envoy.binaryPath, { pathEnv, cwd: context.cwd, selfDir: context.selfDir });
@@ -116,10 +118,8 @@ export async function run(context: RunContext): Promise<void> {
     launch,
     exit: (code) => exit(code, { workDir, pidfile, logger }),
   });
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGHUP'] as const) {
-    process.on(signal, () => supervisor.signal(signal));
-  }
   supervisor.start();
+  signals.deliverTo((signal) => supervisor.signal(signal));
 }
 
 function exit(code: number, resources: { workDir: { remove(): void }; pidfile: string; logger: Logger }): void {

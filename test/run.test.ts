@@ -1,0 +1,328 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import YAML from 'yaml';
+import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
+import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from './stand-ins/control-plane.js';
+import { readStarts, type StartRecord } from './stand-ins/envoy-records.js';
+import { fakeEnvoyBin } from './stand-ins/paths.js';
+
+async function controlPlane(options: Parameters<typeof startControlPlane>[0]): Promise<ControlPlane> {
+  const cp = await startControlPlane(options);
+  const { after } = await import('node:test');
+  after(() => cp.close());
+  return cp;
+}
+
+/** The modern golden bootstrap with its admin port moved to a free one, so parallel tests do not clash. */
+async function modernWithFreeAdmin(): Promise<{ yaml: string; port: number }> {
+  const port = await freePort();
+  return { yaml: sharedBootstrap('modern').replace('portValue: 1234', `portValue: ${port}`), port };
+}
+
+async function waitForStart(dir: string): Promise<StartRecord> {
+  await waitUntil(() => readStarts(dir).length > 0, 10_000, 'Envoy to start');
+  return readStarts(dir)[0]!;
+}
+
+function envFor(cp: ControlPlane, record: string, extra: Record<string, string> = {}) {
+  return agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'ratings-v1', KUMA_DATAPLANE_MESH: 'bookinfo', FAKE_ENVOY_RECORD_DIR: record, ...extra });
+}
+
+/** The lines of b that are not in a, and of a not in b. */
+function lineDiff(a: string, b: string): { removed: string[]; added: string[] } {
+  const left = a.split('\n');
+  const right = b.split('\n');
+  return { removed: left.filter((l) => !right.includes(l)), added: right.filter((l) => !left.includes(l)) };
+}
+
+describe('kuma-dp run against a modern control plane', () => {
+  it('fetches the JSON envelope, overrides only the admin address and starts Envoy with the Go agent argv', async () => {
+    const cp = await controlPlane({ generation: 'modern' });
+    const record = tempDir();
+    const adminPort = await freePort();
+    const agent = startAgent(['run', '--admin-port', String(adminPort), '--drain-time', '2s', '--concurrency', '2'], { env: envFor(cp, record) });
+    const envoy = await waitForStart(record);
+    await agent.waitFor('Envoy is live');
+
+    const request = cp.requests[0]!;
+    assert.equal(request.method, 'POST');
+    assert.equal(request.path, '/bootstrap');
+    assert.equal(request.headers.accept, 'application/json');
+    assert.equal(request.headers['content-type'], 'application/json');
+    const body = request.body as Record<string, any>;
+    assert.equal(body.mesh, 'bookinfo');
+    assert.equal(body.name, 'ratings-v1');
+    assert.equal(body.adminPort, adminPort);
+    assert.equal(body.proxyType, 'dataplane');
+    assert.equal(body.operatingSystem, 'linux');
+    assert.ok(Array.isArray(body.features));
+    assert.deepEqual(body.dynamicMetadata, {});
+    assert.equal(typeof body.resources, 'object');
+    assert.equal(body.version.envoy.version, '1.34.1');
+    assert.equal(body.version.envoy.build, '50ea83e602d5da162df89fd5798301e22f5540cf/1.34.1/Clean/RELEASE/BoringSSL');
+    assert.equal(body.version.envoy.kumaDpCompatible, true);
+    assert.match(body.version.kumaDp.version, /^\d+\.\d+\.\d+/);
+
+    const configPath = envoy.configPath!;
+    assert.equal(path.basename(configPath), 'bootstrap.yaml');
+    assert.equal(body.workdir, path.dirname(configPath));
+    assert.deepEqual(envoy.argv, [
+      '--config-path', configPath, '--drain-time-s', '2', '--drain-strategy', 'immediate',
+      '--disable-hot-restart', '--log-level', 'info', '--concurrency', '2',
+    ]);
+    assert.equal(statSync(configPath).mode & 0o777, 0o600);
+    assert.equal(statSync(path.dirname(configPath)).mode & 0o777, 0o700);
+
+    // The admin address is the only change to what the control plane sent.
+    const diff = lineDiff(sharedBootstrap('modern'), envoy.config!);
+    assert.deepEqual(diff, { removed: ['      portValue: 1234'], added: [`      portValue: ${adminPort}`] });
+    const override = await agent.waitFor("overriding the control plane's admin address");
+    assert.equal(override.controlPlaneAdmin, '127.0.0.1:1234');
+
+    // Every line is JSON with mesh and name; Envoy's lines are relayed one event each, with its pid.
+    agent.kill('SIGTERM');
+    const exit = await agent.exited;
+    assert.equal(exit.code, 0);
+    const raw = agent.stderr().trim().split('\n');
+    assert.equal(raw.length, agent.lines.length, 'every stderr line is a JSON log event');
+    for (const line of agent.lines) {
+      assert.equal(line.mesh, 'bookinfo');
+      assert.equal(line.name, 'ratings-v1');
+    }
+    const relayed = agent.lines.filter((l) => l.source === 'envoy');
+    assert.ok(relayed.some((l) => String(l.msg).includes('starting main dispatch loop')));
+    assert.ok(relayed.every((l) => l.envoyPid === envoy.pid));
+    assert.ok(agent.lines.some((l) => l.msg === 'Envoy started' && l.envoyPid === envoy.pid));
+    assert.ok(!existsSync(path.dirname(configPath)), 'the private temp dir is removed on stop');
+    assert.ok(!isAlive(envoy.pid), 'Envoy is stopped');
+  });
+
+  it("keeps the control plane's admin address byte for byte when no --admin-port is given", async () => {
+    const { yaml, port } = await modernWithFreeAdmin();
+    const cp = await controlPlane({ generation: 'modern', bootstrap: yaml });
+    const record = tempDir();
+    const agent = startAgent(['run', '--drain-time', '0s'], { env: envFor(cp, record) });
+    const envoy = await waitForStart(record);
+    assert.equal(envoy.config, yaml);
+    assert.equal((cp.requests[0]!.body as Record<string, unknown>).adminPort, undefined);
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    assert.equal(ready.status === 200 || ready.status === 503, true, "the agent's Envoy serves admin on the CP's port");
+    agent.kill('SIGINT');
+    assert.equal((await agent.exited).code, 0);
+  });
+
+  it('flags win over environment variables, and the modern CP URL over the 0.x one', async () => {
+    const cp = await controlPlane({ generation: 'modern' });
+    const record = tempDir();
+    const adminPort = await freePort();
+    const env = envFor(cp, record, {
+      KUMA_CONTROL_PLANE_URL: cp.url,
+      KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL: 'http://127.0.0.1:1',
+      KUMA_DATAPLANE_ADMIN_PORT: '1',
+      KUMA_DATAPLANE_DRAIN_TIME: '7s',
+    });
+    const agent = startAgent(['run', '--admin-port', String(adminPort), '--mesh', 'other', '--envoy-component-log-level', 'upstream:debug'], { env });
+    const envoy = await waitForStart(record);
+    assert.equal((cp.requests[0]!.body as Record<string, unknown>).mesh, 'other');
+    assert.equal((cp.requests[0]!.body as Record<string, unknown>).adminPort, adminPort);
+    assert.deepEqual(envoy.argv.slice(2, 4), ['--drain-time-s', '7']);
+    assert.ok(envoy.argv.join(' ').includes('--component-log-level upstream:debug --cpuset-threads'));
+    agent.kill('SIGKILL');
+    await agent.exited;
+  });
+});
+
+describe('kuma-dp run against a 0.2 control plane', () => {
+  it('takes the plain YAML answer and enforces --admin-port', async () => {
+    const cp = await controlPlane({ generation: 'legacy' });
+    const record = tempDir();
+    const adminPort = await freePort();
+    const agent = startAgent(['run', '--admin-port', String(adminPort), '--drain-time', '0s'], {
+      env: agentEnv({ KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL: cp.url, KUMA_DATAPLANE_NAME: 'dp-1', FAKE_ENVOY_RECORD_DIR: record }),
+    });
+    const envoy = await waitForStart(record);
+    await agent.waitFor('Envoy is live');
+    const body = cp.requests[0]!.body as Record<string, unknown>;
+    assert.deepEqual([body.mesh, body.name, body.adminPort], ['default', 'dp-1', adminPort]);
+    const diff = lineDiff(sharedBootstrap('legacy'), envoy.config!);
+    assert.deepEqual(diff, { removed: ['      portValue: 9901'], added: [`      portValue: ${adminPort}`] });
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+
+  it('adds 127.0.0.1:9901 when the bootstrap has no admin block', async () => {
+    const withoutAdmin = sharedBootstrap('legacy').replace(/^admin:\n(?: .*\n)+/, '');
+    assert.ok(!withoutAdmin.includes('admin:'));
+    const cp = await controlPlane({ generation: 'legacy', bootstrap: withoutAdmin });
+    const record = tempDir();
+    const agent = startAgent(['run', '--drain-time', '0s'], {
+      env: agentEnv({ KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL: cp.url, KUMA_DATAPLANE_NAME: 'dp-1', FAKE_ENVOY_RECORD_DIR: record }),
+    });
+    const envoy = await waitForStart(record);
+    const config = YAML.parse(envoy.config!) as Record<string, any>;
+    assert.deepEqual(config.admin, { address: { socketAddress: { address: '127.0.0.1', portValue: 9901 } } });
+    const { admin: _admin, ...rest } = config;
+    assert.deepEqual(rest, YAML.parse(withoutAdmin));
+    await agent.waitFor('the bootstrap has no admin address');
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+});
+
+describe('kuma-dp run retries what may heal and stops on what will not', () => {
+  it('retries while the Dataplane is not found, saying how to create it, then starts', async () => {
+    const cp = await controlPlane({ generation: 'modern', mode: 'not-found' });
+    const record = tempDir();
+    const agent = startAgent(['run', '--admin-port', String(await freePort()), '--drain-time', '0s'], { env: envFor(cp, record) });
+    const retry = await agent.waitFor('could not fetch the bootstrap, retrying');
+    assert.match(String(retry.reason), /Dataplane entity not found.*--dataplane-file/);
+    assert.equal(retry.attempt, 1);
+    await agent.waitFor((l) => l.attempt === 2);
+    cp.setMode('ok');
+    await waitForStart(record);
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+
+  it('retries 5xx and a control plane that is not up yet', async () => {
+    const port = await freePort();
+    const record = tempDir();
+    const agent = startAgent(['run', '--cp-address', `http://127.0.0.1:${port}`, '--admin-port', String(await freePort()), '--drain-time', '0s'], {
+      env: agentEnv({ KUMA_DATAPLANE_NAME: 'ratings-v1', FAKE_ENVOY_RECORD_DIR: record }),
+    });
+    const refused = await agent.waitFor('could not fetch the bootstrap, retrying');
+    assert.match(String(refused.reason), /ECONNREFUSED/);
+    const cp = await controlPlane({ generation: 'modern', port, mode: { kind: 'fail-times', times: 2, status: 500 } });
+    await waitForStart(record);
+    assert.equal(cp.requests.length, 3);
+    assert.ok(agent.lines.some((l) => /control plane answered 500/.test(String(l.reason))));
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+
+  it('gives up after the retry max duration with the last reason', async () => {
+    const cp = await controlPlane({ generation: 'modern', mode: 'error' });
+    const result = await runAgent(['run', '--admin-port', String(await freePort())], {
+      env: envFor(cp, tempDir(), { KUMA_CONTROL_PLANE_RETRY_MAX_DURATION: '350ms' }),
+    });
+    assert.equal(result.code, 1);
+    const fatal = result.lines.find((l) => l.level === 60)!;
+    assert.match(fatal.msg, /gave up fetching the bootstrap .* after \d+ attempts: control plane answered 500/);
+  });
+
+  const fatalAnswers = [
+    { mode: { kind: 'unprocessable', reason: 'token required' } as const, message: /^Invalid request: token required$/ },
+    { mode: 'bad-request' as const, message: /^Invalid request: / },
+    { mode: 'page-not-found' as const, message: /not kuma-cp's DP server.*--cp-address.*5678/ },
+    { mode: 'garbage' as const, message: /not a valid Envoy bootstrap/ },
+  ];
+  for (const { mode, message } of fatalAnswers) {
+    it(`exits 1 at once on ${typeof mode === 'string' ? mode : mode.kind}`, async () => {
+      const cp = await controlPlane({ generation: 'modern', mode });
+      const record = tempDir();
+      const result = await runAgent(['run', '--admin-port', String(await freePort())], { env: envFor(cp, record) });
+      assert.equal(result.code, 1);
+      assert.equal(cp.requests.length, 1, 'no retry');
+      assert.match(result.lines.find((l) => l.level === 60)!.msg, message);
+      assert.equal(readStarts(record).length, 0, 'Envoy never started');
+    });
+  }
+});
+
+describe('kuma-dp run refuses bad input before anything starts', () => {
+  const cases: Array<{ name: string; args: string[]; env?: Record<string, string>; message: RegExp; code?: number }> = [
+    { name: 'a missing name', args: ['run'], env: { KUMA_DATAPLANE_NAME: '' }, message: /missing name of the dataplane: pass --name or set KUMA_DATAPLANE_NAME/ },
+    { name: 'a non-numeric admin port', args: ['run', '--admin-port', 'abc'], message: /invalid --admin-port "abc": expected a port number/ },
+    { name: 'an admin port out of range', args: ['run', '--admin-port', '70000'], message: /invalid --admin-port "70000"/ },
+    { name: 'an admin port from the environment', args: ['run'], env: { KUMA_DATAPLANE_ADMIN_PORT: '0' }, message: /invalid KUMA_DATAPLANE_ADMIN_PORT "0"/ },
+    { name: 'an unknown duration', args: ['run', '--drain-time', 'soon'], message: /invalid --drain-time "soon": expected a duration/ },
+    { name: 'a bad retry backoff', args: ['run'], env: { KUMA_CONTROL_PLANE_RETRY_BACKOFF: '3 seconds' }, message: /invalid KUMA_CONTROL_PLANE_RETRY_BACKOFF/ },
+    { name: 'a scheme other than http or https', args: ['run', '--cp-address', 'ftp://cp:5678'], message: /invalid --cp-address "ftp:\/\/cp:5678": scheme must be http or https/ },
+    { name: 'an unknown proxy type', args: ['run', '--proxy-type', 'gateway'], message: /invalid --proxy-type "gateway": expected one of dataplane, ingress, egress/ },
+    { name: 'a bad Envoy log level', args: ['run', '--envoy-log-level', 'loud'], message: /invalid --envoy-log-level "loud"/ },
+    { name: 'a missing Envoy', args: ['run', '--binary-path', '/nonexistent/envoy'], message: /invalid --binary-path "\/nonexistent\/envoy": no executable Envoy found/ },
+    { name: 'an unknown flag', args: ['run', '--admin-prot', '9901'], message: /Unknown argument/, code: 2 },
+  ];
+  for (const { name, args, env, message, code } of cases) {
+    it(`rejects ${name}`, async () => {
+      const cp = await controlPlane({ generation: 'modern' });
+      const result = await runAgent(args, { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'ratings-v1', ...env }) });
+      assert.equal(result.code, code ?? 1);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
+      assert.match(lines[0]!, message);
+      assert.equal(cp.requests.length, 0, 'no request sent');
+      assert.ok(result.ms < 3000, `took ${result.ms}ms`);
+    });
+  }
+
+  it('rejects an Envoy that is not executable', async () => {
+    const dir = tempDir();
+    const binary = path.join(dir, 'envoy');
+    writeFileSync(binary, '#!/bin/sh\n');
+    chmodSync(binary, 0o644);
+    const result = await runAgent(['run', '--binary-path', binary], { env: agentEnv({ KUMA_DATAPLANE_NAME: 'x' }) });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^kuma-dp: invalid --binary-path ".*envoy": no executable Envoy found/);
+  });
+
+  it('rejects an Envoy whose --version it cannot parse', async () => {
+    const cp = await controlPlane({ generation: 'modern' });
+    const result = await runAgent(['run'], {
+      env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'x', FAKE_ENVOY_VERSION_OUTPUT: 'envoy version: something else' }),
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^kuma-dp: invalid --binary-path ".*": `--version` did not print an Envoy version \(got "envoy version: something else"\)\n$/);
+    assert.equal(cp.requests.length, 0);
+  });
+
+  it('refuses an admin port that another process holds, naming it', async () => {
+    const cp = await controlPlane({ generation: 'modern' });
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = await runAgent(['run', '--admin-port', String(port)], { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'x' }) });
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `kuma-dp: admin port ${port} is already in use on 127.0.0.1: another dataplane on this host may hold it; give each dataplane its own --admin-port\n`);
+      assert.equal(cp.requests.length, 0);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+describe('Envoy binary lookup', () => {
+  it('finds envoy in the current directory when it is not in PATH', async () => {
+    const cp = await controlPlane({ generation: 'modern' });
+    const dir = tempDir();
+    const record = tempDir();
+    writeFileSync(path.join(dir, 'envoy'), `#!/bin/sh\nexec "${fakeEnvoyBin}" "$@"\n`, { mode: 0o755 });
+    const env = envFor(cp, record, { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' });
+    assert.ok(!env.PATH!.includes(standInBin));
+    const agent = startAgent(['run', '--admin-port', String(await freePort()), '--drain-time', '0s'], { env, cwd: dir });
+    const started = await agent.waitFor('starting the dataplane');
+    assert.equal(started.envoy, path.join(dir, 'envoy'));
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+});
+
+describe('kuma-dp version and help', () => {
+  it('prints its version', async () => {
+    const result = await runAgent(['version']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^kuma-dp \d+\.\d+\.\d+\n$/);
+  });
+
+  it('documents every flag with its environment variable and the precedence', async () => {
+    const result = await runAgent(['run', '--help']);
+    assert.equal(result.code, 0);
+    for (const text of ['--cp-address', 'KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL', '--admin-port', 'KUMA_DATAPLANE_ADMIN_PORT', 'Flags win over environment variables, which win over defaults']) {
+      assert.ok(result.stdout.replace(/\s+/g, ' ').includes(text), text);
+    }
+  });
+});
