@@ -6,7 +6,7 @@ import { EnvoyAdmin } from './envoy/admin-client.js';
 import { assertAdminAddressFree } from './envoy/admin-port.js';
 import { envoyLineLevel } from './envoy/log-lines.js';
 import { recordEnvoy } from './envoy/pidfile.js';
-import { spawnEnvoy } from './envoy/process.js';
+import { spawnChild } from './process/child.js';
 import type { Logger } from './logging/logger.js';
 import { watchEnvoy } from './readiness/envoy-watch.js';
 import type { LaunchedEnvoy } from './supervisor/driver.js';
@@ -64,7 +64,7 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
     signal.throwIfAborted();
     const envoyLogger = logger.child({ source: 'envoy' });
     let pid = 0;
-    const child = await spawnEnvoy({
+    const child = await spawnChild({
       binary: options.binary,
       args: options.args,
       env: options.env,
@@ -78,7 +78,7 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
       pid,
       exited: child.exited,
       kill: (sig) => child.kill(sig),
-      drain: () => admin.drain(),
+      drain: (inboundOnly) => admin.drain({ inboundOnly }),
       watch: (onChange) => watchEnvoy(admin, onChange),
       release: () => admin.close(),
     };

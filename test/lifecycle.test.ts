@@ -197,7 +197,7 @@ describe('never orphaned', () => {
     await waitUntil(() => fetch(`http://127.0.0.1:${adminPort}/ready`).then(() => true, () => false), 5000, 'leftover Envoy');
     const stat = readFileSync(`/proc/${leftover.pid}/stat`, 'utf8');
     const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    writeFileSync(path.join(configDir, 'default.ratings-v1.envoy.pid'), JSON.stringify({ pid: leftover.pid, startTime }));
+    writeFileSync(path.join(configDir, 'default.ratings-v1.envoy.pid'), JSON.stringify({ agentPid: 999_999_999, agentStartTime: '1', pid: leftover.pid, startTime }));
 
     const cp = await controlPlane();
     const agent = startAgent(['run', '--config-dir', configDir, '--admin-port', String(adminPort), '--drain-time', '0s'], {
@@ -220,7 +220,7 @@ describe('never orphaned', () => {
     const record = tempDir();
     const adminPort = await freePort();
     const env = agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'ratings-v1', FAKE_ENVOY_RECORD_DIR: record });
-    const unshare = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, agentEntry, 'run', '--admin-port', String(adminPort), '--drain-time', '300ms'], {
+    const unshare = spawn('unshare', ['--pid', '--fork', '--mount-proc', agentEntry, 'run', '--admin-port', String(adminPort), '--drain-time', '300ms'], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -76,7 +76,7 @@ function fakeLauncher() {
   return { envoys, launch };
 }
 
-const policy: Policy = { backoffMs: 1000, maxBackoffMs: 4000, limit: 5, stableAfterMs: 60_000, drainTimeMs: 30_000, stopTimeoutMs: 5000 };
+const policy: Policy = { backoffMs: 1000, maxBackoffMs: 4000, limit: 5, stableAfterMs: 60_000, drainTimeMs: 30_000, stopTimeoutMs: 5000, app: false };
 
 function supervisor(overrides: Partial<Policy> = {}) {
   const clock = new ManualClock();

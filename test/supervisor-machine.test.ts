@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { initialState, isReady, restartDelay, step, type EnvoyExit, type Effect, type Event, type Policy, type State } from '../src/supervisor/machine.js';
 
-const policy: Policy = { backoffMs: 1000, maxBackoffMs: 30_000, limit: 10, stableAfterMs: 60_000, drainTimeMs: 30_000, stopTimeoutMs: 5000 };
+const policy: Policy = { backoffMs: 1000, maxBackoffMs: 30_000, limit: 10, stableAfterMs: 60_000, drainTimeMs: 30_000, stopTimeoutMs: 5000, app: false };
 
 /** Feeds events through the machine, keeping every effect, as the driver would. */
 function feed(events: readonly Event[], from: State = initialState, with_: Policy = policy): { state: State; effects: Effect[] } {
@@ -182,5 +182,54 @@ describe('supervisor state machine', () => {
     assert.equal(restartDelay(policy, 1), 1000);
     assert.equal(restartDelay(policy, 5), 16_000);
     assert.equal(restartDelay(policy, 40), 30_000);
+  });
+});
+
+describe('supervisor state machine in app mode', () => {
+  const appPolicy: Policy = { ...policy, app: true };
+  const live = (pid: number): Event => ({ type: 'live', pid, live: true });
+
+  it('starts the app once, the first time the dataplane is ready', () => {
+    const { state, effects } = feed([{ type: 'start' }, started(1), live(1)], initialState, appPolicy);
+    assert.equal(effects.filter((e) => e.type === 'start-app').length, 1);
+    const again = feed([{ type: 'app-started', pid: 50 }, crash(1, 5), { type: 'timer', name: 'restart' }, started(2), live(2)], state, appPolicy);
+    assert.equal(again.effects.filter((e) => e.type === 'start-app').length, 0, 'an Envoy restart does not restart the app');
+  });
+
+  it('on stop: inbound drain, then SIGTERM to the app, then Envoy once the app is gone', () => {
+    const running = feed([{ type: 'start' }, started(1), live(1), { type: 'app-started', pid: 50 }], initialState, appPolicy).state;
+    const draining = feed([{ type: 'signal', signal: 'SIGTERM' }], running, appPolicy);
+    assert.ok(draining.effects.some((e) => e.type === 'drain' && e.inboundOnly));
+    const stoppingApp = feed([{ type: 'timer', name: 'drain' }], draining.state, appPolicy);
+    assert.equal(stoppingApp.state.phase, 'stopping-app');
+    assert.deepEqual(without(stoppingApp.effects, 'clear-timer'), [
+      { type: 'signal-app', pid: 50, signal: 'SIGTERM' },
+      { type: 'set-timer', name: 'kill-app', ms: 5000 },
+    ]);
+    assert.ok(!stoppingApp.effects.some((e) => e.type === 'signal-envoy'), 'Envoy keeps running for the app');
+    const killApp = feed([{ type: 'timer', name: 'kill-app' }], stoppingApp.state, appPolicy);
+    assert.ok(killApp.effects.some((e) => e.type === 'signal-app' && e.signal === 'SIGKILL'));
+    const appGone = feed([{ type: 'app-exited', pid: 50, code: 143, signal: 'SIGTERM' }], stoppingApp.state, appPolicy);
+    assert.equal(appGone.state.phase, 'stopping');
+    assert.ok(appGone.effects.some((e) => e.type === 'signal-envoy' && e.signal === 'SIGTERM'));
+    const done = feed([{ type: 'exited', pid: 1, exit: { code: 0, signal: null }, at: 1, stderrTail: [] }], appGone.state, appPolicy);
+    assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 0 });
+  });
+
+  it("an app that exits on its own stops the dataplane with the app's code", () => {
+    const running = feed([{ type: 'start' }, started(1), live(1), { type: 'app-started', pid: 50 }], initialState, appPolicy).state;
+    const exited = feed([{ type: 'app-exited', pid: 50, code: 4, signal: null }], running, appPolicy);
+    assert.equal(exited.state.phase, 'stopping');
+    const done = feed([{ type: 'exited', pid: 1, exit: { code: 0, signal: null }, at: 1, stderrTail: [] }], exited.state, appPolicy);
+    assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 4 });
+  });
+
+  it('giving up on a crash-looping Envoy stops the app before exiting 1', () => {
+    const limited = { ...appPolicy, limit: 1 };
+    const running = feed([{ type: 'start' }, started(1), live(1), { type: 'app-started', pid: 50 }], initialState, limited).state;
+    const gaveUp = feed([crash(1, 5)], running, limited);
+    assert.equal(gaveUp.state.phase, 'stopping-app');
+    const done = feed([{ type: 'app-exited', pid: 50, code: 0, signal: null }], gaveUp.state, limited);
+    assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 1 });
   });
 });

@@ -1,5 +1,6 @@
 import type { EnvoyBuild } from '../envoy/binary.js';
 import type { ProxyType } from '../config/run-config.js';
+import type { TokenFields } from '../dataplane/token.js';
 
 /** The body of `POST /bootstrap`: the modern fields plus 0.x's adminPort, which each CP ignores when foreign. */
 export interface BootstrapRequest {
@@ -33,7 +34,19 @@ export interface BootstrapRequestInput {
   readonly agentVersion: string;
   readonly workdir: string;
   readonly platform: NodeJS.Platform;
+  readonly dataplaneResource?: string;
+  readonly token?: TokenFields;
+  /** PEM of the CA the agent trusts for the control plane. */
+  readonly caCert?: string;
+  readonly hostIp?: string;
+  /** The cgroup's memory limit, for the CP to size Envoy's heap by. */
+  readonly maxHeapSizeBytes?: number;
 }
+
+// Every feature kuma-cp knows (named-pipe TCP access logs, embedded DNS, delta xDS, transparent-proxy
+// metadata, bound outbounds...) promises a component this agent does not run; claiming one would
+// make the CP generate config that Envoy cannot serve.
+const FEATURES: readonly string[] = [];
 
 export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRequest {
   return {
@@ -41,16 +54,19 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
     name: input.name,
     proxyType: input.proxyType,
     ...(input.adminPort !== undefined && { adminPort: input.adminPort }),
+    ...input.token,
+    ...(input.dataplaneResource !== undefined && { dataplaneResource: input.dataplaneResource }),
+    ...(input.caCert !== undefined && { caCert: input.caCert }),
     version: {
       // No build stamping yet: the tag is the package version, the rest unknown rather than invented.
       kumaDp: { version: input.agentVersion, gitTag: `v${input.agentVersion}`, gitCommit: 'unknown', buildDate: 'unknown' },
       envoy: { version: input.envoy.version, build: input.envoy.build, kumaDpCompatible: input.envoy.compatible },
     },
-    dynamicMetadata: {},
+    dynamicMetadata: input.hostIp === undefined ? {} : { HOST_IP: input.hostIp },
     ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
     operatingSystem: input.platform,
-    features: [],
-    resources: {},
+    features: FEATURES,
+    resources: input.maxHeapSizeBytes === undefined ? {} : { maxHeapSizeBytes: input.maxHeapSizeBytes },
     workdir: input.workdir,
   };
 }

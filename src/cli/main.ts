@@ -1,10 +1,13 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// A 1 MiB young generation: an idle agent allocates little, and the default 16 MiB semi-spaces
+// were a third of its resident memory.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../config/errors.js';
 import { RUN_SETTINGS } from '../config/settings.js';
+import { WAIT_SETTINGS } from '../config/wait-config.js';
 import { flagOption, PRECEDENCE } from './options.js';
 
 function fail(error: unknown): never {
@@ -24,7 +27,7 @@ async function main(): Promise<void> {
     .parserConfiguration({ 'populate--': true })
     .command(
       'run',
-      'Fetch the bootstrap from kuma-cp, start Envoy and supervise it',
+      'Fetch the bootstrap from kuma-cp, start Envoy and supervise it (kuma-dp run [flags] -- <app> [args]: also start an app once the dataplane is ready)',
       (y) => {
         for (const spec of Object.values(RUN_SETTINGS)) if ('flag' in spec && spec.flag) y.option(spec.flag, flagOption(spec));
         return y.epilogue(`${PRECEDENCE}\nEnvironment-only: KUMA_CONTROL_PLANE_RETRY_BACKOFF (default 3s), KUMA_CONTROL_PLANE_RETRY_MAX_DURATION (default 5m).`);
@@ -32,6 +35,18 @@ async function main(): Promise<void> {
       async (argv) => {
         const { run } = await import('./run.js');
         await run({ flags: argv, env: process.env, cwd: process.cwd(), selfDir, stderrIsTTY: process.stderr.isTTY === true });
+      },
+    )
+    .command(
+      'wait',
+      "Block until the dataplane is ready (exit 0), or exit 1 after --timeout",
+      (y) => {
+        for (const spec of Object.values(WAIT_SETTINGS)) if (spec.flag) y.option(spec.flag, flagOption(spec));
+        return y;
+      },
+      async (argv) => {
+        const { wait } = await import('./wait.js');
+        await wait(argv);
       },
     )
     .command('version', 'Print the version of kuma-dp', {}, async () => {

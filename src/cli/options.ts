@@ -1,13 +1,14 @@
 import type { Options } from 'yargs';
-import type { Setting } from '../config/settings.js';
+import type { AnySetting } from '../config/settings.js';
 
 /** The yargs option for a setting: always text, so that every value goes through the setting's own parser. */
-export function flagOption(spec: Setting<unknown>): Options {
+export function flagOption(spec: AnySetting): Options {
   const notes = [spec.env.length ? `env: ${spec.env.join(', ')}` : '', spec.default !== undefined ? `default: ${spec.default}` : '']
     .filter(Boolean)
     .join('; ');
   return {
     type: spec.kind === 'boolean' ? 'boolean' : 'string',
+    ...(spec.kind === 'array' && { array: true }),
     describe: notes ? `${spec.describe} [${notes}]` : spec.describe,
     ...(spec.alias !== undefined && { alias: spec.alias }),
   };

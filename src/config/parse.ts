@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { UserError } from './errors.js';
 
 /** Parsers for raw setting text. `source` names the flag or variable the text came from. */
@@ -42,6 +43,12 @@ export function oneOf<T extends string>(values: readonly T[]) {
 export function parseNonEmpty(raw: string, source: string): string {
   const text = raw.trim();
   if (text === '') throw new UserError(`invalid ${source}: must not be empty`);
+  return text;
+}
+
+export function parseIpAddress(raw: string, source: string): string {
+  const text = raw.trim();
+  if (isIP(text) === 0) throw new UserError(`invalid ${source} "${raw}": expected an IPv4 or IPv6 address`);
   return text;
 }
 

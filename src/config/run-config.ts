@@ -1,5 +1,8 @@
+import { readCaCert, type ControlPlaneTls } from '../bootstrap/tls.js';
+import { loadDataplaneResource } from '../dataplane/template.js';
+import { tokenSetting, type TokenSetting } from '../dataplane/token.js';
 import { UserError } from './errors.js';
-import { RUN_SETTINGS, resolveSetting, type RunSettings, type Setting } from './settings.js';
+import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 
 export type ProxyType = 'dataplane' | 'ingress' | 'egress';
 export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
@@ -10,6 +13,7 @@ export interface RunConfig {
     readonly url: URL;
     readonly retryBackoffMs: number;
     readonly retryMaxDurationMs: number;
+    readonly tls: ControlPlaneTls;
   };
   readonly dataplane: {
     readonly name: string;
@@ -17,6 +21,10 @@ export interface RunConfig {
     readonly proxyType: ProxyType;
     /** Only when the operator chose it; otherwise the control plane's choice stands. */
     readonly adminPort?: number;
+    /** The rendered Dataplane template as JSON: kuma-cp creates the Dataplane from it. */
+    readonly resource?: string;
+    readonly token?: TokenSetting;
+    readonly hostIp?: string;
   };
   readonly envoy: {
     readonly binaryPath: string;
@@ -45,11 +53,13 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment): RunConfig {
   const get = <K extends keyof RunSettings>(key: K) =>
-    resolveSetting(RUN_SETTINGS[key] as Setting<ReturnType<RunSettings[K]['parse']>>, flags, env);
+    resolveSetting(RUN_SETTINGS[key] as AnySetting<ReturnType<RunSettings[K]['parse']>>, flags, env);
+  // Set by the operator, ignoring defaults: only those can conflict with a Dataplane template.
+  const given = (key: 'name' | 'mesh') => resolveSetting({ ...RUN_SETTINGS[key], default: undefined }, flags, env);
   const must = <K extends keyof RunSettings>(key: K) => {
     const value = get(key);
     if (value === undefined) {
-      const spec: Setting<unknown> = RUN_SETTINGS[key];
+      const spec: AnySetting = RUN_SETTINGS[key];
       throw new UserError(`missing ${spec.describe.replace(/ \(required\)$/, '').toLowerCase()}: pass --${spec.flag} or set ${spec.env[0]}`);
     }
     return value;
@@ -64,17 +74,28 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     throw new UserError('invalid --envoy-restart-max-backoff: must not be shorter than --envoy-restart-backoff');
   }
   const app = flags['--'];
+  const resource = loadDataplaneResource({
+    inline: get('dataplane'),
+    file: get('dataplaneFile'),
+    vars: get('dataplaneVars'),
+    name: given('name'),
+    mesh: given('mesh'),
+  });
   return {
     controlPlane: {
       url: must('cpAddress'),
       retryBackoffMs: must('retryBackoff'),
       retryMaxDurationMs: must('retryMaxDuration'),
+      tls: { caCert: readCaCert(get('caCertFile'), get('caCert')), skipVerify: must('skipVerify') },
     },
     dataplane: {
-      name: must('name'),
-      mesh: must('mesh'),
+      name: resource?.name ?? must('name'),
+      mesh: resource?.mesh ?? must('mesh'),
       proxyType: must('proxyType'),
       adminPort: get('adminPort'),
+      resource: resource?.json,
+      token: tokenSetting(get('dataplaneToken'), get('dataplaneTokenFile')),
+      hostIp: get('hostIp'),
     },
     envoy: {
       binaryPath: must('binaryPath'),

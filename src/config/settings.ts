@@ -1,8 +1,11 @@
 import { parseDuration } from './duration.js';
 import { UserError } from './errors.js';
+import { parseTemplateVars } from '../dataplane/template.js';
 import {
   oneOf,
+  parseBoolean,
   parseCount,
+  parseIpAddress,
   parseHttpUrl,
   parseNonEmpty,
   parsePort,
@@ -14,19 +17,27 @@ import {
  * The table below is the single source for the CLI's flags, their `--help` text and the
  * resolution order (flag, then the first environment variable set, then the default).
  */
-export interface Setting<T> {
+export interface Setting<T, Raw extends string | readonly string[] = string> {
   /** Long flag name without dashes; absent for environment-only settings. */
   readonly flag?: string;
   readonly alias?: string | readonly string[];
   /** Environment variables, most preferred first. */
   readonly env: readonly string[];
   readonly describe: string;
-  readonly kind?: 'string' | 'boolean';
+  /** 'array': a flag that may repeat; its parser gets every value, in order. */
+  readonly kind?: Raw extends string ? 'string' | 'boolean' : 'array';
   readonly default?: string;
-  readonly parse: (raw: string, source: string) => T;
+  readonly parse: (raw: Raw, source: string) => T;
 }
 
+/** Any row of the table, whatever the shape of its raw text. */
+export type AnySetting<T = unknown> = Setting<T> | Setting<T, readonly string[]>;
+
 function setting<T>(spec: Setting<T>): Setting<T> {
+  return spec;
+}
+
+function repeatable<T>(spec: Setting<T, readonly string[]>): Setting<T, readonly string[]> {
   return spec;
 }
 
@@ -50,6 +61,25 @@ export const RUN_SETTINGS = {
     default: 'https://localhost:5678',
     parse: parseHttpUrl,
   }),
+  caCertFile: setting({
+    flag: 'ca-cert-file',
+    env: ['KUMA_CONTROL_PLANE_CA_CERT_FILE'],
+    describe: "PEM file of the CA that signed the control plane's certificate (default: the system CAs)",
+    parse: parseNonEmpty,
+  }),
+  caCert: setting({
+    env: ['KUMA_CONTROL_PLANE_CA_CERT'],
+    describe: "The control plane's CA as inline PEM (a --ca-cert-file wins)",
+    parse: parseNonEmpty,
+  }),
+  skipVerify: setting({
+    flag: 'skip-verify',
+    env: ['KUMA_CONTROL_PLANE_TLS_SKIP_VERIFY'],
+    describe: "Do not verify the control plane's certificate (insecure: for tests only)",
+    kind: 'boolean',
+    default: 'false',
+    parse: parseBoolean,
+  }),
   name: setting({
     flag: 'name',
     env: ['KUMA_DATAPLANE_NAME'],
@@ -69,6 +99,44 @@ export const RUN_SETTINGS = {
     describe: 'Kind of proxy: dataplane, ingress or egress',
     default: 'dataplane',
     parse: oneOf(['dataplane', 'ingress', 'egress'] as const),
+  }),
+  dataplane: setting({
+    flag: 'dataplane',
+    env: ['KUMA_DATAPLANE_RUNTIME_RESOURCE'],
+    describe: 'Dataplane resource template (YAML or JSON with {{ key }} placeholders); name and mesh come from it',
+    parse: parseNonEmpty,
+  }),
+  dataplaneFile: setting({
+    flag: 'dataplane-file',
+    alias: 'd',
+    env: ['KUMA_DATAPLANE_RUNTIME_RESOURCE_PATH'],
+    describe: 'File with the Dataplane resource template; - reads stdin',
+    parse: parseNonEmpty,
+  }),
+  dataplaneVars: repeatable({
+    flag: 'dataplane-var',
+    alias: 'v',
+    env: [],
+    describe: 'A value for a placeholder of the Dataplane template, key=value (repeatable)',
+    kind: 'array',
+    parse: parseTemplateVars,
+  }),
+  dataplaneToken: setting({
+    flag: 'dataplane-token',
+    env: ['KUMA_DATAPLANE_RUNTIME_TOKEN'],
+    describe: 'Dataplane token (prefer --dataplane-token-file: a flag shows in ps)',
+    parse: parseNonEmpty,
+  }),
+  dataplaneTokenFile: setting({
+    flag: 'dataplane-token-file',
+    env: ['KUMA_DATAPLANE_RUNTIME_TOKEN_PATH'],
+    describe: 'File holding the dataplane token; read again before every bootstrap fetch',
+    parse: parseNonEmpty,
+  }),
+  hostIp: setting({
+    env: ['HOST_IP'],
+    describe: 'IP of the host, passed to the control plane as dynamic metadata',
+    parse: parseIpAddress,
   }),
   adminPort: setting({
     flag: 'admin-port',
@@ -176,15 +244,21 @@ export type RunSettings = typeof RUN_SETTINGS;
 
 /** Resolves one setting: the flag if given, else the first environment variable set, else the default. */
 export function resolveSetting<T>(
-  spec: Setting<T>,
+  spec: AnySetting<T>,
   flags: Readonly<Record<string, unknown>>,
   env: Readonly<Record<string, string | undefined>>,
 ): T | undefined {
+  const parse = (raw: unknown, source: string): T =>
+    isRepeatable(spec) ? spec.parse((Array.isArray(raw) ? raw : [raw]).map(String), source) : spec.parse(String(raw), source);
   const flagValue = spec.flag === undefined ? undefined : flags[spec.flag];
-  if (flagValue !== undefined) return spec.parse(String(flagValue), `--${spec.flag}`);
+  if (flagValue !== undefined) return parse(flagValue, `--${spec.flag}`);
   for (const name of spec.env) {
     const value = env[name];
-    if (value !== undefined && value !== '') return spec.parse(value, name);
+    if (value !== undefined && value !== '') return parse(value, name);
   }
-  return spec.default === undefined ? undefined : spec.parse(spec.default, `default of --${spec.flag ?? spec.env[0]}`);
+  return spec.default === undefined ? undefined : parse(spec.default, `default of --${spec.flag ?? spec.env[0]}`);
+}
+
+export function isRepeatable<T>(spec: AnySetting<T>): spec is Setting<T, readonly string[]> {
+  return spec.kind === 'array';
 }

@@ -1,7 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../config/errors.js';
+import { isExecutableFile } from '../process/lookup.js';
 
 export interface EnvoyBuild {
   readonly path: string;
@@ -10,15 +10,6 @@ export interface EnvoyBuild {
   /** The whole build string: <sha>/<version>/<Clean|Modified>/<RELEASE|DEBUG>/<TLS lib> */
   readonly build: string;
   readonly compatible: boolean;
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -1,4 +1,6 @@
+import { constants } from 'node:os';
 import type { Logger } from '../logging/logger.js';
+import type { ChildProcess } from '../process/child.js';
 import {
   initialState,
   step,
@@ -15,7 +17,7 @@ export interface LaunchedEnvoy {
   readonly exited: Promise<{ code: number | null; signal: string | null; stderrTail: readonly string[] }>;
   kill(signal: NodeJS.Signals): void;
   /** Starts draining connections (POST /healthcheck/fail, /drain_listeners). */
-  drain(): Promise<void>;
+  drain(inboundOnly: boolean): Promise<void>;
   /** Reports live-with-config changes until the returned function is called. */
   watch(onChange: (live: boolean) => void): () => void;
   /** Releases what the agent holds for this Envoy (admin connections). */
@@ -34,6 +36,8 @@ export interface DriverOptions {
   readonly logger: Logger;
   /** Fetches a bootstrap and starts Envoy; restart is 0 for the first start. */
   launch(restart: number, signal: AbortSignal): Promise<LaunchedEnvoy>;
+  /** App mode: starts the application. */
+  startApp?(): Promise<ChildProcess>;
   /** Called with the final exit code once the supervisor stopped; Envoy is gone or killed. */
   exit(code: number): void;
   onChange?(state: State, previous: State): void;
@@ -51,6 +55,7 @@ export class Supervisor {
   private readonly timers = new Map<TimerName, unknown>();
   private readonly envoys = new Map<number, { envoy: LaunchedEnvoy; unwatch: () => void }>();
   private launching?: AbortController;
+  private app?: ChildProcess;
 
   constructor(private readonly options: DriverOptions) {}
 
@@ -98,17 +103,23 @@ export class Supervisor {
         return;
       case 'drain':
         for (const { envoy } of this.envoys.values()) {
-          envoy.drain().catch((error: Error) => logger.warn({ envoyPid: envoy.pid, err: error.message }, 'could not start draining Envoy'));
+          envoy.drain(effect.inboundOnly).catch((error: Error) => logger.warn({ envoyPid: envoy.pid, err: error.message }, 'could not start draining Envoy'));
         }
         return;
       case 'signal-envoy':
         this.envoys.get(effect.pid)?.envoy.kill(effect.signal);
         return;
+      case 'start-app':
+        this.startApp();
+        return;
+      case 'signal-app':
+        if (this.app?.pid === effect.pid) this.app.kill(effect.signal);
+        return;
       case 'log':
         logger[effect.level](effect.fields ?? {}, effect.msg);
         return;
       case 'exit':
-        void this.finish(effect.code);
+        this.finish(effect.code);
         return;
     }
   }
@@ -132,6 +143,24 @@ export class Supervisor {
       });
   }
 
+  private startApp(): void {
+    const start = this.options.startApp;
+    if (!start) return;
+    start().then(
+      (app) => {
+        this.app = app;
+        void app.exited.then((exit) => {
+          if (this.app === app) this.app = undefined;
+          // A shell reports death by signal N as 128 + N; the agent exits with the same.
+          const code = exit.code ?? 128 + (constants.signals[exit.signal as NodeJS.Signals] ?? 0);
+          this.dispatch({ type: 'app-exited', pid: app.pid, code, signal: exit.signal });
+        });
+        this.dispatch({ type: 'app-started', pid: app.pid });
+      },
+      (error: Error) => this.dispatch({ type: 'app-failed', reason: error.message }),
+    );
+  }
+
   private forget(pid: number): void {
     const entry = this.envoys.get(pid);
     if (!entry) return;
@@ -146,9 +175,14 @@ export class Supervisor {
     this.timers.delete(name);
   }
 
-  private async finish(code: number): Promise<void> {
+  private finish(code: number): void {
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
-    for (const pid of [...this.envoys.keys()]) this.forget(pid);
+    // In every orderly path they are gone by now; this is the guarantee that nothing outlives us.
+    for (const [pid, { envoy }] of this.envoys) {
+      envoy.kill('SIGKILL');
+      this.forget(pid);
+    }
+    this.app?.kill('SIGKILL');
     this.options.exit(code);
   }
 }

@@ -5,8 +5,8 @@
  * is not mistaken for the current one's.
  */
 
-export type Phase = 'starting' | 'running' | 'backing-off' | 'draining' | 'stopping' | 'stopped';
-export type TimerName = 'restart' | 'stable' | 'drain' | 'kill';
+export type Phase = 'starting' | 'running' | 'backing-off' | 'draining' | 'stopping-app' | 'stopping' | 'stopped';
+export type TimerName = 'restart' | 'stable' | 'drain' | 'kill' | 'kill-app';
 export type LogLevel = 'info' | 'warn' | 'error' | 'fatal';
 
 export interface Policy {
@@ -18,6 +18,8 @@ export interface Policy {
   readonly stableAfterMs: number;
   readonly drainTimeMs: number;
   readonly stopTimeoutMs: number;
+  /** App mode: an application is started once the dataplane is ready, and stopped before Envoy. */
+  readonly app: boolean;
 }
 
 export interface EnvoyExit {
@@ -39,6 +41,12 @@ export interface State {
   readonly consecutiveCrashes: number;
   readonly lastExit?: EnvoyExit;
   readonly stopSignals: number;
+  /** App mode: 'pending' from the start request until the app's pid is known. */
+  readonly app?: { readonly pid: number } | 'pending';
+  /** Set once the app was started, so it is started only once. */
+  readonly appStarted: boolean;
+  /** The code to exit with once everything is stopped. */
+  readonly exitCode: number;
 }
 
 export type Event =
@@ -48,15 +56,21 @@ export type Event =
   | { readonly type: 'exited'; readonly pid: number; readonly exit: EnvoyExit; readonly at: number; readonly stderrTail: readonly string[] }
   | { readonly type: 'live'; readonly pid: number; readonly live: boolean }
   | { readonly type: 'timer'; readonly name: TimerName }
-  | { readonly type: 'signal'; readonly signal: NodeJS.Signals };
+  | { readonly type: 'signal'; readonly signal: NodeJS.Signals }
+  | { readonly type: 'app-started'; readonly pid: number }
+  /** code: the app's exit code, or 128 + the signal number when a signal ended it. */
+  | { readonly type: 'app-exited'; readonly pid: number; readonly code: number; readonly signal: string | null }
+  | { readonly type: 'app-failed'; readonly reason: string };
 
 export type Effect =
   | { readonly type: 'spawn'; readonly restart: number }
   | { readonly type: 'abort-spawn' }
   | { readonly type: 'set-timer'; readonly name: TimerName; readonly ms: number }
   | { readonly type: 'clear-timer'; readonly name: TimerName }
-  | { readonly type: 'drain' }
+  | { readonly type: 'drain'; readonly inboundOnly: boolean }
   | { readonly type: 'signal-envoy'; readonly pid: number; readonly signal: NodeJS.Signals }
+  | { readonly type: 'start-app' }
+  | { readonly type: 'signal-app'; readonly pid: number; readonly signal: NodeJS.Signals }
   | { readonly type: 'log'; readonly level: LogLevel; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
   | { readonly type: 'exit'; readonly code: number };
 
@@ -65,7 +79,7 @@ export interface Step {
   readonly effects: readonly Effect[];
 }
 
-export const initialState: State = { phase: 'starting', restarts: 0, consecutiveCrashes: 0, stopSignals: 0 };
+export const initialState: State = { phase: 'starting', restarts: 0, consecutiveCrashes: 0, stopSignals: 0, appStarted: false, exitCode: 0 };
 
 /** The dataplane can take traffic: Envoy runs, is LIVE and has config, and no stop has begun. */
 export function isReady(state: State): boolean {
@@ -99,7 +113,39 @@ export function step(state: State, event: Event, policy: Policy): Step {
       return onTimer(state, event.name, policy);
     case 'signal':
       return STOP_SIGNALS.has(event.signal) ? onStopSignal(state, event.signal, policy) : onOtherSignal(state, event.signal);
+    case 'app-started': {
+      const log: Effect = { type: 'log', level: 'info', msg: 'application started', fields: { appPid: event.pid } };
+      const late = state.phase === 'stopping' || state.phase === 'stopped';
+      // A stop overtook the start: the app gets its SIGTERM right away.
+      const stop: Effect[] = late ? [{ type: 'signal-app', pid: event.pid, signal: 'SIGTERM' }] : [];
+      return { state: { ...state, app: { pid: event.pid } }, effects: [log, ...stop] };
+    }
+    case 'app-exited':
+      return onAppExited(state, event, policy);
+    case 'app-failed':
+      return shutdown({ ...state, app: undefined, exitCode: 1, stopSignals: Math.max(state.stopSignals, 1) }, policy, [
+        { type: 'log', level: 'error', msg: event.reason },
+      ]);
   }
+}
+
+function appPid(state: State): number | undefined {
+  return typeof state.app === 'object' ? state.app.pid : undefined;
+}
+
+function onAppExited(state: State, event: { pid: number; code: number; signal: string | null }, policy: Policy): Step {
+  if (appPid(state) !== event.pid) return { state, effects: [] };
+  const gone: State = { ...state, app: undefined };
+  const fields = { appPid: event.pid, exitCode: event.code, signal: event.signal };
+  if (state.phase === 'stopping-app') {
+    return shutdown(gone, policy, [{ type: 'clear-timer', name: 'kill-app' }, { type: 'log', level: 'info', msg: 'application stopped', fields }]);
+  }
+  if (state.phase === 'stopped' || state.phase === 'stopping') return { state: gone, effects: [] };
+  // The app is what the dataplane is for: when it ends, the dataplane ends with its code.
+  const stopping: State = { ...gone, exitCode: event.code, stopSignals: Math.max(state.stopSignals, 1) };
+  const log: Effect = { type: 'log', level: 'info', msg: `application exited with code ${event.code}; stopping the dataplane`, fields };
+  if (state.phase === 'starting') return stopped(stopping, event.code, [log, { type: 'abort-spawn' }]);
+  return shutdown(stopping, policy, [log]);
 }
 
 function onSpawned(state: State, event: { pid: number; at: number }): Step {
@@ -117,7 +163,7 @@ function onSpawned(state: State, event: { pid: number; at: number }): Step {
 function onSpawnFailed(state: State, reason: string, policy: Policy): Step {
   if (state.phase !== 'starting') return { state, effects: [] };
   if (state.restarts === 0) {
-    return stopped(state, 1, [{ type: 'log', level: 'fatal', msg: reason }]);
+    return shutdown({ ...state, exitCode: 1 }, policy, [{ type: 'log', level: 'fatal', msg: reason }]);
   }
   return crashed(state, policy, `failing to start: ${reason}`, { stderrTail: [] });
 }
@@ -130,11 +176,19 @@ function onExited(
   if (state.envoy?.pid !== event.pid) return { state, effects: [] };
   const fields = { envoyPid: event.pid, exitCode: event.exit.code, signal: event.exit.signal };
   const gone: State = { ...state, envoy: undefined, lastExit: event.exit };
-  if (state.phase === 'draining' || state.phase === 'stopping') {
-    return stopped(gone, 0, [{ type: 'log', level: 'info', msg: 'Envoy stopped', fields }]);
+  const log = (msg: string): Effect => ({ type: 'log', level: 'info', msg, fields });
+  switch (state.phase) {
+    case 'stopping':
+      return stopped(gone, state.exitCode, [log('Envoy stopped')]);
+    case 'stopping-app':
+      return { state: gone, effects: [log('Envoy stopped')] };
+    case 'draining':
+      return shutdown(gone, policy, [log('Envoy stopped')]);
+    default:
+      break;
   }
   if (event.exit.code === 0 && !event.exit.signal) {
-    return stopped(gone, 0, [{ type: 'log', level: 'info', msg: 'Envoy exited on its own with code 0; stopping', fields }]);
+    return shutdown({ ...gone, stopSignals: Math.max(state.stopSignals, 1) }, policy, [log('Envoy exited on its own with code 0; stopping')]);
   }
   return crashed(gone, policy, describeExit(event.exit), {
     ...fields,
@@ -151,7 +205,7 @@ function crashed(
 ): Step {
   const consecutiveCrashes = state.consecutiveCrashes + 1;
   if (policy.limit > 0 && consecutiveCrashes >= policy.limit) {
-    return stopped({ ...state, consecutiveCrashes }, 1, [
+    return shutdown({ ...state, consecutiveCrashes, exitCode: 1 }, policy, [
       {
         type: 'log',
         level: 'fatal',
@@ -182,12 +236,14 @@ function onLive(state: State, event: { pid: number; live: boolean }, policy: Pol
   if (!envoy || envoy.pid !== event.pid || envoy.live === event.live || state.phase !== 'running') {
     return { state, effects: [] };
   }
+  const appStarting = event.live && policy.app && !state.appStarted;
   return {
-    state: { ...state, envoy: { ...envoy, live: event.live } },
+    state: { ...state, envoy: { ...envoy, live: event.live }, ...(appStarting && { appStarted: true, app: 'pending' as const }) },
     effects: event.live
       ? [
           { type: 'log', level: 'info', msg: 'Envoy is live and has its configuration', fields: { envoyPid: envoy.pid } },
           { type: 'set-timer', name: 'stable', ms: policy.stableAfterMs },
+          ...(policy.app && !state.appStarted ? [{ type: 'start-app' } as const] : []),
         ]
       : [
           { type: 'log', level: 'warn', msg: 'Envoy is no longer live', fields: { envoyPid: envoy.pid } },
@@ -211,7 +267,7 @@ function onTimer(state: State, name: TimerName, policy: Policy): Step {
         effects: [{ type: 'log', level: 'info', msg: `Envoy stayed live for ${policy.stableAfterMs}ms; crash count reset` }],
       };
     case 'drain':
-      return state.phase === 'draining' ? terminate(state, policy) : { state, effects: [] };
+      return state.phase === 'draining' ? shutdown(state, policy, []) : { state, effects: [] };
     case 'kill':
       if (state.phase !== 'stopping' || !state.envoy) return { state, effects: [] };
       return {
@@ -221,6 +277,17 @@ function onTimer(state: State, name: TimerName, policy: Policy): Step {
           { type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' },
         ],
       };
+    case 'kill-app': {
+      const pid = appPid(state);
+      if (state.phase !== 'stopping-app' || pid === undefined) return { state, effects: [] };
+      return {
+        state,
+        effects: [
+          { type: 'log', level: 'warn', msg: `the application did not exit within ${policy.stopTimeoutMs}ms of SIGTERM; killing it`, fields: { appPid: pid } },
+          { type: 'signal-app', pid, signal: 'SIGKILL' },
+        ],
+      };
+    }
   }
 }
 
@@ -228,66 +295,75 @@ function onStopSignal(state: State, signal: NodeJS.Signals, policy: Policy): Ste
   const count = state.stopSignals + 1;
   const counted = { ...state, stopSignals: count };
   if (count >= 3) {
-    const kill: Effect[] = state.envoy ? [{ type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' }] : [];
+    const app = appPid(state);
+    const kill: Effect[] = [
+      ...(state.envoy ? [{ type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' } as const] : []),
+      ...(app !== undefined ? [{ type: 'signal-app', pid: app, signal: 'SIGKILL' } as const] : []),
+    ];
     return stopped(counted, 1, [{ type: 'log', level: 'warn', msg: `${signal} received a third time: killing Envoy and exiting` }, ...kill]);
   }
   if (count === 2) {
     if (state.phase !== 'draining') return { state: counted, effects: [{ type: 'log', level: 'info', msg: `${signal} received again: already stopping` }] };
-    const next = terminate(counted, policy);
-    return { state: next.state, effects: [{ type: 'log', level: 'info', msg: `${signal} received again: skipping the rest of the drain` }, ...next.effects] };
+    return shutdown(counted, policy, [{ type: 'log', level: 'info', msg: `${signal} received again: skipping the rest of the drain` }]);
   }
   const log: Effect = { type: 'log', level: 'info', msg: `${signal} received: stopping`, fields: { phase: state.phase } };
   switch (state.phase) {
-    case 'running': {
-      if (policy.drainTimeMs === 0) {
-        const next = terminate({ ...counted, phase: 'draining' }, policy);
-        return { state: next.state, effects: [log, ...next.effects] };
-      }
+    case 'running':
+      if (policy.drainTimeMs === 0) return shutdown({ ...counted, phase: 'draining' }, policy, [log]);
       return {
         state: { ...counted, phase: 'draining' },
         effects: [
           log,
           { type: 'clear-timer', name: 'stable' },
-          { type: 'drain' },
+          // With an app, only inbound: the app keeps its outbound path while it shuts down.
+          { type: 'drain', inboundOnly: policy.app },
           { type: 'set-timer', name: 'drain', ms: policy.drainTimeMs },
         ],
       };
-    }
     case 'starting':
-      return stopped(counted, 0, [log, { type: 'abort-spawn' }]);
+      return shutdown(counted, policy, [log, { type: 'abort-spawn' }]);
     case 'backing-off':
-      return stopped(counted, 0, [log]);
+      return shutdown(counted, policy, [log]);
     default:
       return { state: counted, effects: [] };
   }
 }
 
 function onOtherSignal(state: State, signal: NodeJS.Signals): Step {
-  if (signal === 'SIGUSR1') {
+  const app = appPid(state);
+  const toApp: Effect[] = app !== undefined ? [{ type: 'signal-app', pid: app, signal }] : [];
+  if (signal === 'SIGUSR1' && state.envoy) {
     // Envoy reopens its access logs on SIGUSR1 (logrotate's postrotate sends it).
-    if (state.envoy) return { state, effects: [{ type: 'signal-envoy', pid: state.envoy.pid, signal }] };
-    return { state, effects: [{ type: 'log', level: 'info', msg: 'SIGUSR1 received while no Envoy runs; nothing to pass it to' }] };
+    return { state, effects: [{ type: 'signal-envoy', pid: state.envoy.pid, signal }, ...toApp] };
   }
-  return { state, effects: [{ type: 'log', level: 'info', msg: `${signal} received; ignored (hot restart is not enabled)` }] };
+  if (toApp.length) return { state, effects: toApp };
+  return { state, effects: [{ type: 'log', level: 'info', msg: `${signal} received; nothing to pass it to (hot restart is not enabled)` }] };
 }
 
-/** Drain time is over (or skipped): SIGTERM Envoy, and SIGKILL it if it lingers. */
-function terminate(state: State, policy: Policy): Step {
-  if (!state.envoy) return stopped(state, 0, []);
+/**
+ * The end of a stop, after any drain: the app first (so it keeps Envoy for its outbound calls
+ * while it shuts down), then Envoy (SIGTERM, SIGKILL if it lingers), then exit.
+ */
+function shutdown(state: State, policy: Policy, effects: readonly Effect[]): Step {
+  const cleared: Effect[] = [...effects, { type: 'clear-timer', name: 'drain' }, { type: 'clear-timer', name: 'restart' }];
+  const app = appPid(state);
+  if (app !== undefined) {
+    return {
+      state: { ...state, phase: 'stopping-app' },
+      effects: [...cleared, { type: 'signal-app', pid: app, signal: 'SIGTERM' }, { type: 'set-timer', name: 'kill-app', ms: policy.stopTimeoutMs }],
+    };
+  }
+  if (!state.envoy) return stopped(state, state.exitCode, cleared);
   return {
     state: { ...state, phase: 'stopping' },
-    effects: [
-      { type: 'clear-timer', name: 'drain' },
-      { type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGTERM' },
-      { type: 'set-timer', name: 'kill', ms: policy.stopTimeoutMs },
-    ],
+    effects: [...cleared, { type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGTERM' }, { type: 'set-timer', name: 'kill', ms: policy.stopTimeoutMs }],
   };
 }
 
 function stopped(state: State, code: number, effects: readonly Effect[]): Step {
-  const timers: TimerName[] = ['restart', 'stable', 'drain', 'kill'];
+  const timers: TimerName[] = ['restart', 'stable', 'drain', 'kill', 'kill-app'];
   return {
-    state: { ...state, phase: 'stopped' },
+    state: { ...state, phase: 'stopped', exitCode: code },
     effects: [...effects, ...timers.map((name): Effect => ({ type: 'clear-timer', name })), { type: 'exit', code }],
   };
 }

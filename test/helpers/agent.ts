@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { repoRoot } from '../stand-ins/paths.js';
 
-export const agentEntry = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+/** The CLI as shipped: package.json's `bin`, the esbuild bundle of dist/src/cli/main.js (scripts/bundle.ts). */
+export const agentEntry = path.join(repoRoot, 'dist', 'bundle', 'kuma-dp.mjs');
 export const standInBin = path.join(repoRoot, 'test', 'stand-ins', 'bin');
 
 /** One JSON log line of the agent. */
@@ -38,7 +39,8 @@ export function agentEnv(extra: Record<string, string | undefined> = {}): Record
   const env: Record<string, string | undefined> = {
     PATH: `${standInBin}${path.delimiter}${process.env.PATH ?? ''}`,
     HOME: process.env.HOME,
-    TMPDIR: process.env.TMPDIR,
+    // Its own temp dir: the pidfile of a dataplane lives there, and tests reuse dataplane names.
+    TMPDIR: tempDir('kuma-dp-agent-'),
     KUMA_CONTROL_PLANE_RETRY_BACKOFF: '100ms',
     KUMA_READINESS_PORT: '0',
     ...extra,
@@ -47,7 +49,8 @@ export function agentEnv(extra: Record<string, string | undefined> = {}): Record
 }
 
 export function startAgent(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Agent {
-  const child = spawn(process.execPath, [agentEntry, ...args], {
+  // Run as an operator runs it: the bundle itself, with the node flags of its #! line.
+  const child = spawn(agentEntry, args, {
     env: options.env ?? agentEnv(),
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

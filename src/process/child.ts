@@ -1,12 +1,15 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import type { EnvoyExit } from '../supervisor/machine.js';
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
 
-export interface EnvoyProcess {
+export interface ChildProcess {
   readonly pid: number;
-  /** Settles once Envoy is gone, with the last lines it wrote to stderr. */
-  readonly exited: Promise<EnvoyExit & { readonly stderrTail: readonly string[] }>;
+  /** Settles once the process is gone, with the last lines it wrote to stderr (when relayed). */
+  readonly exited: Promise<ChildExit & { readonly stderrTail: readonly string[] }>;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -14,19 +17,19 @@ export interface SpawnOptions {
   readonly binary: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** util-linux setpriv, to give Envoy a parent-death signal; undefined where there is none. */
+  /** util-linux setpriv, to give the child a parent-death signal; undefined where there is none. */
   readonly setpriv?: string;
-  /** Each line Envoy writes, as it writes it. */
-  readonly onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Each line the child writes, as it writes it; without it the child shares the agent's stdio. */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readonly stderrTailLines?: number;
 }
 
 /**
- * Starts Envoy. With setpriv, the kernel SIGKILLs Envoy when the agent dies, however it dies
- * (SIGKILL and the OOM killer included): setpriv sets PR_SET_PDEATHSIG and then execs Envoy,
- * so the pid we get is Envoy's own.
+ * Starts a child the agent supervises (Envoy, or the app in app mode). With setpriv, the kernel
+ * SIGKILLs it when the agent dies, however it dies (SIGKILL and the OOM killer included):
+ * setpriv sets PR_SET_PDEATHSIG and then execs the program, so the pid we get is its own.
  */
-export async function spawnEnvoy(options: SpawnOptions): Promise<EnvoyProcess> {
+export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
   const [file, args] = options.setpriv
     ? [options.setpriv, ['--pdeathsig', 'KILL', '--', options.binary, ...options.args]]
     : [options.binary, [...options.args]];
@@ -34,11 +37,13 @@ export async function spawnEnvoy(options: SpawnOptions): Promise<EnvoyProcess> {
     env: options.env,
     extendEnv: false,
     stdin: 'ignore',
+    stdout: options.onLine ? 'pipe' : 'inherit',
+    stderr: options.onLine ? 'pipe' : 'inherit',
     buffer: false,
     reject: false,
-    // Envoy gets its own process group, so a terminal's Ctrl-C or a group kill reaches only the
-    // agent, which then drains Envoy instead of Envoy stopping at once. Only with setpriv: without
-    // a parent-death signal a detached Envoy would outlive a killed agent more easily.
+    // The child gets its own process group, so a terminal's Ctrl-C or a group kill reaches only
+    // the agent, which then stops things in order instead of everything at once. Only with
+    // setpriv: without a parent-death signal a detached child would outlive a killed agent.
     detached: options.setpriv !== undefined,
     // Where there is no setpriv, execa kills the child when Node exits normally.
     cleanup: true,
@@ -48,18 +53,19 @@ export async function spawnEnvoy(options: SpawnOptions): Promise<EnvoyProcess> {
   if (child.pid === undefined) {
     // execa reports spawn failures (ENOENT, EACCES) through the promise.
     const result = await child;
-    throw new Error(`could not start Envoy: ${result.shortMessage ?? 'the process did not spawn'}`);
+    throw new Error(`could not start ${options.binary}: ${result.shortMessage ?? 'the process did not spawn'}`);
   }
   const tail: string[] = [];
   const limit = options.stderrTailLines ?? 20;
+  const onLine = options.onLine;
   const relay = (stream: Readable | null, name: 'stdout' | 'stderr') => {
-    if (!stream) return;
+    if (!stream || !onLine) return;
     createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
       if (name === 'stderr') {
         tail.push(line);
         if (tail.length > limit) tail.shift();
       }
-      options.onLine(line, name);
+      onLine(line, name);
     });
   };
   relay(child.stdout, 'stdout');

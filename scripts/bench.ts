@@ -1,0 +1,150 @@
+// `npm run bench`: what one kuma-dp costs on its host, against a bare Node process measured in the
+// same run, with the project's fake kuma-cp and fake Envoy (test/stand-ins). Prints a Markdown
+// table and writes the same figures to bench/results.json. Not a test: nothing here fails a build.
+import os from 'node:os';
+import path from 'node:path';
+import { startControlPlane } from '../test/stand-ins/control-plane.js';
+import { repoRoot } from '../test/stand-ins/paths.js';
+import { agentEntry } from './bench/agent.js';
+import { BACKOFF_MS, DRAIN_MS, idleRuns, lifecycleRun, scaleRun, type LifecycleRun } from './bench/figures.js';
+import { cleanup, cleanupOnExit } from './bench/processes.js';
+import { table, writeResults, type Figure } from './bench/report.js';
+import { median, round } from './bench/stats.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const SCALE = Number(process.env.BENCH_SCALE ?? 20);
+const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3);
+const SETTLE_MS = 5000;
+const CPU_WINDOW_MS = 10_000;
+const MB = 1024 * 1024;
+
+const progress = (text: string) => process.stderr.write(`bench: ${text}\n`);
+
+function ratioFigure(
+  id: string,
+  name: string,
+  unit: Figure['unit'],
+  runs: readonly number[],
+  baselineRuns: readonly number[],
+  baselineName: string,
+  maxRatio: number | undefined,
+  note?: string,
+): Figure {
+  const value = median(runs);
+  const baseline = median(baselineRuns);
+  const ratio = value / baseline;
+  return {
+    id,
+    name,
+    unit,
+    value: round(value, 2),
+    baseline: round(baseline, 2),
+    baselineName,
+    ratio: round(ratio, 2),
+    ...(maxRatio !== undefined && { goal: `≤ ${maxRatio}x`, met: ratio <= maxRatio }),
+    runs: runs.map((r) => round(r, 2)),
+    ...(note && { note }),
+  };
+}
+
+function limitFigure(id: string, name: string, unit: Figure['unit'], runs: readonly number[], below: number, note?: string): Figure {
+  const value = median(runs);
+  return {
+    id,
+    name,
+    unit,
+    value: round(value, 2),
+    goal: `< ${below} ${unit === 'ms' ? 'ms' : '%'}`,
+    met: value < below,
+    runs: runs.map((r) => round(r, 2)),
+    ...(note && { note }),
+  };
+}
+
+async function main(): Promise<void> {
+  cleanupOnExit();
+  const began = Date.now();
+  const cp = await startControlPlane({ generation: 'modern' });
+  try {
+    progress(`agent ${path.relative(repoRoot, agentEntry)}, fake kuma-cp at ${cp.url}; ${RUNS} runs per figure`);
+
+    progress('warm-up run (discarded)');
+    await lifecycleRun(cp.url);
+    const life: LifecycleRun[] = [];
+    for (let i = 1; i <= RUNS; i++) {
+      progress(`figures 1, 4, 5: run ${i}/${RUNS}`);
+      life.push(await lifecycleRun(cp.url));
+    }
+    const pick = (key: keyof LifecycleRun) => life.map((run) => run[key]);
+
+    progress(`figures 2, 3: ${RUNS} idle agents and ${RUNS} idle bare Node processes, ${SETTLE_MS / 1000}s + ${CPU_WINDOW_MS / 1000}s`);
+    const idle = await idleRuns(cp.url, RUNS, SETTLE_MS, CPU_WINDOW_MS);
+
+    const scale = [];
+    for (let i = 1; i <= SCALE_RUNS; i++) {
+      progress(`figure 6: ${SCALE} agents at once, run ${i}/${SCALE_RUNS}`);
+      scale.push(await scaleRun(cp.url, SCALE, SETTLE_MS));
+    }
+
+    const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
+    const figures: Figure[] = [
+      ratioFigure('1', 'Start to Envoy start', 'ms', pick('startToEnvoyMs'), pick('bareStartMs'), 'node -e 0', 4,
+        "kuma-dp exec → the fake Envoy's own start record; includes the fake's `envoy --version` and its boot, each a Node start"),
+      ratioFigure('1a', '… kuma-dp exec → spawn', 'ms', pick('startToSpawnMs'), pick('bareStartMs'), 'node -e 0', undefined,
+        "to the agent's `Envoy started` line, right after the spawn"),
+      ratioFigure('1b', '… fake `envoy --version` alone', 'ms', pick('envoyVersionMs'), pick('bareStartMs'), 'node -e 0', undefined,
+        'the stand-in is a Node script: a real Envoy answers --version in a few ms'),
+      ratioFigure('1c', "… fake Envoy's boot", 'ms', pick('fakeEnvoyBootMs'), pick('bareStartMs'), 'node -e 0', undefined,
+        "the agent's spawn → the fake's start record"),
+      ratioFigure('1d', "… kuma-dp's own share (1 − 1b − 1c)", 'ms', agentOwn, pick('bareStartMs'), 'node -e 0', 4,
+        "figure 1 without the fake Envoy's two Node starts"),
+      ratioFigure('2', `Idle RSS, ${SETTLE_MS / 1000}s after Envoy is live`, 'MB', idle.map((r) => r.agentRssBytes / MB),
+        idle.map((r) => r.bareRssBytes / MB), 'idle node', 1.5),
+      limitFigure('3', `Idle CPU over ${CPU_WINDOW_MS / 1000}s`, '% of a core', idle.map((r) => r.agentCpuPercent), 0.5,
+        `bare idle Node: ${round(median(idle.map((r) => r.bareCpuPercent)), 3)}%`),
+      limitFigure('4', `Crash to respawn, less the ${BACKOFF_MS}ms backoff`, 'ms', pick('crashToRespawnMs'), 50,
+        "the fake Envoy's last line → the agent's next `Envoy started`; includes the fresh bootstrap fetch"),
+      limitFigure('5', `Stop overhead, less the ${DRAIN_MS}ms drain`, 'ms', pick('stopOverheadMs'), 250,
+        'SIGTERM → the agent exits; includes Envoy (the fake) shutting down'),
+      ratioFigure('6a', `${SCALE} agents at once: all Envoys live`, 'ms', scale.map((r) => r.allLiveMs),
+        scale.map((r) => r.bareAllStartedMs), `${SCALE}× node -e 0`, undefined,
+        `${SCALE} agents + ${SCALE} fake Envoys on ${os.availableParallelism()} CPUs`),
+      ratioFigure('6b', `${SCALE} agents at once: total agent RSS`, 'MB', scale.map((r) => r.totalAgentRssBytes / MB),
+        scale.map((r) => r.totalBareRssBytes / MB), `${SCALE}× idle node`, undefined),
+    ];
+
+    const rendered = table(figures);
+    process.stdout.write(`\n${rendered}\n\n`);
+    process.stdout.write(
+      'Medians; ratios against a bare Node process measured in the same run. The fake Envoy is a Node script:\n' +
+        'its `--version` and its boot (1b, 1c) are Node starts inside figure 1 that a real Envoy would not cost.\n',
+    );
+    const results = {
+      date: new Date().toISOString(),
+      durationS: round((Date.now() - began) / 1000, 1),
+      host: {
+        node: process.version,
+        platform: `${os.type()} ${os.release()} ${os.arch()}`,
+        cpus: os.availableParallelism(),
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryMB: Math.round(os.totalmem() / MB),
+      },
+      agentEntry: path.relative(repoRoot, agentEntry),
+      settings: { runs: RUNS, scale: SCALE, scaleRuns: SCALE_RUNS, settleMs: SETTLE_MS, cpuWindowMs: CPU_WINDOW_MS, drainMs: DRAIN_MS, backoffMs: BACKOFF_MS },
+      figures,
+      table: rendered,
+    };
+    const file = path.join(repoRoot, 'bench', 'results.json');
+    writeResults(file, results);
+    progress(`wrote ${path.relative(process.cwd(), file) || file} in ${results.durationS}s`);
+  } finally {
+    cleanup();
+    await cp.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  cleanup();
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BOOKINFO, startDevControlPlane } from './dev-control-plane.js';
+
+/**
+ * `npm run demo`: a dev control plane serving the bookinfo dataplanes, and kuma-dp running
+ * ratings-v1 against it, with Envoy from PATH or, when none is installed, the test stand-in.
+ * Ctrl-C stops it; DEMO_SECONDS=N stops it after N seconds. Exits non-zero if the dataplane did
+ * not come up or kuma-dp did not stop cleanly.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const say = (text: string) => process.stdout.write(`demo: ${text}\n`);
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    try {
+      accessSync(path.join(dir, name), constants.X_OK);
+      return path.join(dir, name);
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function pickPort(preferred: number): Promise<number> {
+  if (await portFree(preferred)) return preferred;
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  say(`port ${preferred} is taken; using ${port} instead`);
+  return port;
+}
+
+async function main(): Promise<number> {
+  const cp = await startDevControlPlane(await pickPort(5682));
+  say(`dev control plane on ${cp.url}, serving ${BOOKINFO.map((dp) => dp.name).join(', ')}`);
+  const installed = onPath('envoy');
+  const envoy = installed ?? path.join(root, 'test', 'stand-ins', 'bin', 'envoy');
+  say(installed ? `using Envoy from PATH: ${installed}` : `no envoy on PATH: using the test stand-in ${envoy}`);
+  const ratings = BOOKINFO[0];
+  const adminPort = await pickPort(ratings.adminPort);
+  const readinessPort = await pickPort(9902);
+  const kumaDp = path.join(root, 'dist', 'bundle', 'kuma-dp.mjs');
+  const args = ['run', '--admin-port', String(adminPort), '--drain-time', '1s', '--binary-path', envoy];
+  say(`KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL=${cp.url} KUMA_DATAPLANE_MESH=default KUMA_DATAPLANE_NAME=${ratings.name} kuma-dp ${args.join(' ')}`);
+  const agent = spawn(kumaDp, args, {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: {
+      ...process.env,
+      KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL: cp.url,
+      KUMA_DATAPLANE_MESH: 'default',
+      KUMA_DATAPLANE_NAME: ratings.name,
+      KUMA_READINESS_PORT: String(readinessPort),
+    },
+  });
+  let live = false;
+  agent.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    if (chunk.toString().includes('Envoy is live')) live = true;
+  });
+  const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+  const stop = () => agent.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const seconds = Number(process.env.DEMO_SECONDS ?? 0);
+  const timer = seconds > 0 ? setTimeout(stop, seconds * 1000) : undefined;
+  if (!seconds) say('running; press Ctrl-C to stop');
+  const code = await exited;
+  clearTimeout(timer);
+  await cp.close();
+  const ok = live && code === 0;
+  say(ok ? 'the dataplane came up and stopped cleanly' : `failed: Envoy ${live ? 'was live' : 'never became live'}, kuma-dp exited with ${code}`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`demo: ${error.message}\n`);
+    process.exit(1);
+  },
+);

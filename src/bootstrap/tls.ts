@@ -1,0 +1,112 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent, type Dispatcher } from 'undici';
+import { UserError } from '../config/errors.js';
+
+/** How the agent checks the control plane's certificate. */
+export interface ControlPlaneTls {
+  /** PEM of the CA that vouches for the CP; undefined means the system's CAs. */
+  readonly caCert?: string;
+  readonly skipVerify: boolean;
+}
+
+// Where Linux distributions keep their CA bundle (the same list Go's crypto/x509 tries).
+const SYSTEM_CA_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+];
+
+/** The CA from `--ca-cert-file` (which wins) or inline PEM, checked to be a certificate. */
+export function readCaCert(file: string | undefined, inline: string | undefined): string | undefined {
+  const source = file === undefined ? 'KUMA_CONTROL_PLANE_CA_CERT' : `--ca-cert-file ${file}`;
+  let pem = inline;
+  if (file !== undefined) {
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UserError(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  if (pem === undefined) return undefined;
+  try {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no BEGIN CERTIFICATE block');
+    new X509Certificate(pem);
+  } catch (error) {
+    throw new UserError(`invalid ${source}: not a PEM certificate (${(error as Error).message})`);
+  }
+  return pem;
+}
+
+/**
+ * The dispatcher for an https control plane: TLS 1.2 or newer, verified against the given CA or
+ * the system's bundle. Node's own default would be its bundled Mozilla list, which ignores CAs an
+ * operator added to the host.
+ */
+export function controlPlaneDispatcher(url: URL, tls: ControlPlaneTls, bundles = SYSTEM_CA_BUNDLES): Dispatcher | undefined {
+  if (url.protocol !== 'https:') return undefined;
+  const system = bundles.find((file) => existsSync(file));
+  const ca = tls.caCert ?? (system === undefined ? undefined : readFileSync(system, 'utf8'));
+  return new Agent({ connect: { ca, rejectUnauthorized: !tls.skipVerify, minVersion: 'TLSv1.2' } });
+}
+
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+]);
+const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+const OLD_TLS = new Set(['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE']);
+
+function codeOf(error: Error): string | undefined {
+  const { code, cause } = error as Error & { code?: string; cause?: { code?: string } };
+  return code ?? cause?.code;
+}
+
+/**
+ * Tells TLS failures no retry can heal from passing network trouble, with what to fix: waiting
+ * five minutes for a certificate to become trusted helps nobody.
+ */
+export function tlsFailure(url: URL, tls: ControlPlaneTls): (error: Error) => string | undefined {
+  const trust = tls.caCert === undefined ? "the system's CAs" : 'the CA from --ca-cert-file / KUMA_CONTROL_PLANE_CA_CERT';
+  return (error) => {
+    const code = codeOf(error);
+    if (code === undefined) return undefined;
+    const where = `${url.origin}: `;
+    if (UNTRUSTED.has(code)) {
+      return (
+        `${where}the control plane's certificate is not signed by ${trust} (${code}). ` +
+        'Pass the CA that signed it with --ca-cert-file (or KUMA_CONTROL_PLANE_CA_CERT_FILE)'
+      );
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      // Node's own reason leaves out DNS names when the host is an IP: list what the certificate does name.
+      const { cert } = error as Error & { cert?: { subjectaltname?: string; subject?: { CN?: string } } };
+      const names = cert?.subjectaltname ?? (cert?.subject?.CN ? `CN=${cert.subject.CN}` : 'no names');
+      return (
+        `${where}the control plane's certificate is not for ${url.hostname} (it names ${names}). ` +
+        'Use a --cp-address whose host the certificate names, or reissue the certificate with that host in its subject alternative names'
+      );
+    }
+    if (OUT_OF_DATE.has(code)) {
+      return `${where}the control plane's certificate is outside its validity period (${code}): renew it, or fix this host's clock`;
+    }
+    if (NOT_TLS.has(code)) {
+      return `${where}does not answer with TLS (${code}): use http:// for a plain-text control plane, or point --cp-address at its TLS port`;
+    }
+    if (OLD_TLS.has(code)) {
+      return `${where}the control plane offers no TLS version kuma-dp accepts (${code}): it must allow TLS 1.2 or newer`;
+    }
+    return undefined;
+  };
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { UserError } from '../config/errors.js';
+
+const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
+
+export type TemplateVars = Readonly<Record<string, string>>;
+
+/** A Dataplane resource ready to send: kuma-cp creates (or updates) the Dataplane from it. */
+export interface DataplaneResource {
+  readonly name: string;
+  readonly mesh: string;
+  /** The rendered resource as JSON text, the form `dataplaneResource` takes. */
+  readonly json: string;
+}
+
+/** `-v key=value`, repeated. The value is kept as given: a template may want leading spaces. */
+export function parseTemplateVars(raws: readonly string[], source: string): TemplateVars {
+  const vars: Record<string, string> = {};
+  for (const raw of raws) {
+    const eq = raw.indexOf('=');
+    const key = eq < 0 ? '' : raw.slice(0, eq).trim();
+    if (!KEY.test(key)) throw new UserError(`invalid ${source} "${raw}": expected key=value, e.g. address=10.0.0.7`);
+    vars[key] = raw.slice(eq + 1);
+  }
+  return vars;
+}
+
+/** Fills the placeholders, then checks that the result is a Dataplane with a name and a mesh. */
+export function renderDataplane(template: string, vars: TemplateVars, origin: string): DataplaneResource {
+  const missing = new Set<string>();
+  const text = template.replace(PLACEHOLDER, (_, key: string) => {
+    if (Object.hasOwn(vars, key)) return vars[key]!;
+    missing.add(key);
+    return '';
+  });
+  if (missing.size > 0) {
+    const keys = [...missing];
+    throw new UserError(
+      `${origin}: no value for ${keys.map((k) => `{{ ${k} }}`).join(', ')}: pass ${keys.map((k) => `-v ${k}=...`).join(' ')}`,
+    );
+  }
+  // Anything left would otherwise surface as a baffling YAML error (e.g. a Go-template `{{ .address }}`).
+  const stray = /\{\{[^}]*\}\}/.exec(text);
+  if (stray) throw new UserError(`${origin}: "${stray[0]}" is not a placeholder: write {{ key }} and pass -v key=value`);
+
+  let resource: unknown;
+  try {
+    resource = YAML.parse(text);
+  } catch (error) {
+    throw new UserError(`${origin}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+    throw new UserError(`${origin}: expected a Dataplane resource (a mapping with type, name, mesh, networking)`);
+  }
+  const fields = resource as Record<string, unknown>;
+  if (fields.type !== 'Dataplane') {
+    throw new UserError(`${origin}: type is ${fields.type === undefined ? 'missing' : `"${String(fields.type)}"`}; expected type: Dataplane`);
+  }
+  for (const field of ['name', 'mesh'] as const) {
+    const value = fields[field];
+    if (typeof value !== 'string' || value.trim() === '') throw new UserError(`${origin}: the resource has no ${field}`);
+  }
+  return { name: fields.name as string, mesh: fields.mesh as string, json: JSON.stringify(resource) };
+}
+
+export interface DataplaneTemplateInput {
+  readonly inline?: string;
+  /** A path, or - for stdin. */
+  readonly file?: string;
+  readonly vars?: TemplateVars;
+  /** Name and mesh set explicitly (not defaults): they must agree with the resource. */
+  readonly name?: string;
+  readonly mesh?: string;
+}
+
+/** The Dataplane from `--dataplane` or `--dataplane-file`, or undefined when the operator gave neither. */
+export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneResource | undefined {
+  if (input.inline !== undefined && input.file !== undefined) {
+    throw new UserError('pass either --dataplane or --dataplane-file, not both');
+  }
+  if (input.inline === undefined && input.file === undefined) {
+    if (input.vars && Object.keys(input.vars).length > 0) {
+      throw new UserError('--dataplane-var needs a template: pass --dataplane-file or --dataplane');
+    }
+    return undefined;
+  }
+  const origin = input.file === undefined ? 'the --dataplane template' : `--dataplane-file ${input.file === '-' ? '(stdin)' : input.file}`;
+  const text = input.inline ?? readTemplateFile(input.file!);
+  const resource = renderDataplane(text, input.vars ?? {}, origin);
+  for (const field of ['name', 'mesh'] as const) {
+    const given = input[field];
+    if (given !== undefined && given !== resource[field]) {
+      throw new UserError(`--${field} "${given}" conflicts with ${field} "${resource[field]}" in ${origin}: drop --${field}, the resource names the Dataplane`);
+    }
+  }
+  return resource;
+}
+
+function readTemplateFile(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read --dataplane-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}

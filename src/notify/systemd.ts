@@ -1,0 +1,142 @@
+import { execa } from 'execa';
+import type { Logger } from '../logging/logger.js';
+import type { Clock } from '../supervisor/driver.js';
+import { readinessOf } from '../readiness/state.js';
+import { isReady, type State } from '../supervisor/machine.js';
+
+/** Where systemd listens, from the variables it sets for a `Type=notify` service. */
+export interface NotifyTarget {
+  readonly socket: string;
+  /** Set when systemd expects WATCHDOG=1 pings from this process within this many ms. */
+  readonly watchdogMs?: number;
+}
+
+export function notifyTarget(env: Readonly<Record<string, string | undefined>>, pid: number): NotifyTarget | undefined {
+  const socket = env.NOTIFY_SOCKET;
+  if (!socket) return undefined;
+  const usec = Number(env.WATCHDOG_USEC);
+  // WATCHDOG_PID names the process systemd watches; when it is another one, the pings are not ours to send.
+  const ours = !env.WATCHDOG_PID || Number(env.WATCHDOG_PID) === pid;
+  return { socket, ...(ours && Number.isSafeInteger(usec) && usec > 0 && { watchdogMs: usec / 1000 }) };
+}
+
+/** The one-line STATUS= text `systemctl status` shows; `wasReady` tells a start from a relapse. */
+export function statusOf(state: State, wasReady: boolean): string {
+  switch (state.phase) {
+    case 'draining':
+      return 'draining: Envoy stops taking traffic, then stops';
+    case 'stopping-app':
+      return 'stopping the application';
+    case 'stopping':
+      return 'stopping Envoy';
+    case 'stopped':
+      return 'stopped';
+    case 'backing-off':
+      return `restarting Envoy after crash ${state.restarts + 1}`;
+    case 'starting':
+    case 'running':
+      if (isReady(state)) return state.restarts === 0 ? 'ready' : `ready (Envoy restarted ${state.restarts} times after crashes)`;
+      if (state.restarts > 0) return `restarting Envoy after crash ${state.restarts}`;
+      if (state.phase === 'starting') return 'starting: fetching the bootstrap from the control plane';
+      return wasReady ? 'not ready: Envoy is no longer live' : 'starting: waiting for Envoy to be live with its configuration';
+  }
+}
+
+/** Sends one datagram of newline-separated assignments to systemd. */
+export type Send = (assignments: readonly string[]) => Promise<void>;
+
+/**
+ * Node has no AF_UNIX datagram sockets, so the datagrams go through systemd's own
+ * `systemd-notify`. It runs as a short-lived child, which is why the unit needs
+ * `NotifyAccess=all`; `--pid` names the agent as the service's main process, and the default
+ * blocking mode waits until systemd has read the message, so it is never attributed to a
+ * process that is already gone.
+ */
+export function systemdNotifySender(binary: string, socket: string, pid: number): Send {
+  return async (assignments) => {
+    await execa(binary, [`--pid=${pid}`, ...assignments], {
+      env: { NOTIFY_SOCKET: socket },
+      extendEnv: false,
+      stdin: 'ignore',
+      timeout: 5000,
+    });
+  };
+}
+
+export interface NotifierOptions {
+  readonly send: Send;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly watchdogMs?: number;
+}
+
+/**
+ * Tells systemd what the supervisor's states mean: READY=1 the first time the dataplane is
+ * ready, STATUS= when the text changes, STOPPING=1 from the first stop on, and WATCHDOG=1 pings.
+ * Messages go out one at a time, in order, since each is a separate process.
+ */
+export class SystemdNotifier {
+  private queue: Promise<void> = Promise.resolve();
+  private readySent = false;
+  private stoppingSent = false;
+  private status?: string;
+  private healthy = true;
+  private watchdogTimer?: unknown;
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly options: NotifierOptions) {
+    if (options.watchdogMs !== undefined) this.scheduleWatchdog(options.watchdogMs / 2);
+  }
+
+  update(state: State): void {
+    const assignments: string[] = [];
+    const wasReady = this.readySent;
+    if (!this.readySent && isReady(state)) {
+      this.readySent = true;
+      assignments.push('READY=1');
+    }
+    const stopping = readinessOf(state) === 'TERMINATING';
+    if (stopping && !this.stoppingSent) {
+      this.stoppingSent = true;
+      assignments.push('STOPPING=1');
+    }
+    const status = statusOf(state, wasReady);
+    if (status !== this.status) {
+      this.status = status;
+      assignments.push(`STATUS=${status}`);
+    }
+    // Until first ready, TimeoutStartSec= guards the start; after it, an Envoy that is down or no
+    // longer live for longer than WatchdogSec= gets the whole unit restarted. A stop has its own
+    // timers (drain, kill) and TimeoutStopSec=.
+    this.healthy = isReady(state) || !this.readySent || stopping;
+    if (assignments.length > 0) this.enqueue(assignments);
+  }
+
+  /** Stops the pings and waits (at most timeoutMs) for the messages already queued. */
+  async close(timeoutMs = 3000): Promise<void> {
+    this.closed = true;
+    if (this.watchdogTimer !== undefined) this.options.clock.clearTimeout(this.watchdogTimer);
+    let timer: unknown;
+    await Promise.race([this.queue, new Promise<void>((resolve) => (timer = this.options.clock.setTimeout(resolve, timeoutMs)))]);
+    this.options.clock.clearTimeout(timer);
+  }
+
+  private scheduleWatchdog(intervalMs: number): void {
+    this.watchdogTimer = this.options.clock.setTimeout(() => {
+      if (this.closed) return;
+      if (this.healthy) this.enqueue(['WATCHDOG=1']);
+      this.scheduleWatchdog(intervalMs);
+    }, intervalMs);
+  }
+
+  private enqueue(assignments: readonly string[]): void {
+    const { send, logger } = this.options;
+    this.queue = this.queue.then(() =>
+      send(assignments).catch((error: Error) => {
+        // Once is enough to explain it; repeating it every watchdog interval would flood the log.
+        if (this.failures++ === 0) logger.warn({ err: error.message, message: assignments }, 'could not notify systemd');
+      }),
+    );
+  }
+}

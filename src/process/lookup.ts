@@ -1,0 +1,20 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+
+export function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The first executable of that name in a PATH-style list of directories. */
+export function findOnPath(name: string, pathEnv: string): string | undefined {
+  return pathEnv
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, name))
+    .find(isExecutableFile);
+}

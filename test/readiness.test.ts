@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { UserError } from '../src/config/errors.js';
+import { startReadinessServer } from '../src/readiness/server.js';
+import { readinessOf } from '../src/readiness/state.js';
+import { initialState, type State } from '../src/supervisor/machine.js';
+import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
+import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
+import { freePort, startControlPlane } from './stand-ins/control-plane.js';
+
+const envoy = (live: boolean) => ({ pid: 42, startedAt: 0, live });
+
+describe('readinessOf', () => {
+  it('is READY only while running with a live Envoy, and TERMINATING from the first stop signal', () => {
+    const cases: Array<[State, string]> = [
+      [initialState, 'NOT_READY'],
+      [{ ...initialState, phase: 'running', envoy: envoy(false) }, 'NOT_READY'],
+      [{ ...initialState, phase: 'running', envoy: envoy(true) }, 'READY'],
+      [{ ...initialState, phase: 'backing-off', restarts: 1 }, 'NOT_READY'],
+      [{ ...initialState, phase: 'running', envoy: envoy(true), stopSignals: 1 }, 'TERMINATING'],
+      [{ ...initialState, phase: 'draining', envoy: envoy(true), stopSignals: 1 }, 'TERMINATING'],
+      [{ ...initialState, phase: 'stopped' }, 'TERMINATING'],
+    ];
+    for (const [state, expected] of cases) assert.equal(readinessOf(state), expected, JSON.stringify(state));
+  });
+});
+
+describe('readiness server', () => {
+  it('answers /ready from the state it was given, and nothing else', async (t) => {
+    const server = await startReadinessServer({ port: 0 });
+    t.after(() => server.close());
+    const url = `http://127.0.0.1:${server.port}`;
+    assert.equal(await readinessAnswer(server.port), '503 NOT_READY');
+    server.set('READY');
+    assert.equal(await readinessAnswer(server.port), '200 READY');
+    server.set('TERMINATING');
+    assert.equal(await readinessAnswer(server.port), '503 TERMINATING');
+    assert.equal((await fetch(`${url}/other`)).status, 404);
+    assert.equal((await fetch(`${url}/ready`, { method: 'POST' })).status, 405);
+  });
+
+  it('refuses a taken port with a one-line error naming the flag', async (t) => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    t.after(() => holder.close());
+    const port = (holder.address() as { port: number }).port;
+    await assert.rejects(startReadinessServer({ port }), (error: Error) => {
+      assert.ok(error instanceof UserError);
+      assert.match(error.message, new RegExp(`^readiness port ${port} is already in use on 127\\.0\\.0\\.1: .*--readiness-port`));
+      return true;
+    });
+  });
+});
+
+describe('kuma-dp run readiness endpoint', () => {
+  it('goes NOT_READY → READY → NOT_READY while Envoy restarts after a crash → READY → TERMINATING → gone', async () => {
+    const { agent, readinessPort } = await startDataplane(['--drain-time', '1s', '--envoy-restart-backoff', '300ms'], {
+      FAKE_ENVOY_XDS_DELAY_MS: '400',
+    });
+    const seen = recordReadiness(readinessPort);
+    const started = await agent.waitFor('Envoy started');
+    await waitUntil(() => seen.changes.includes('200 READY'), 10_000, 'ready');
+
+    process.kill(started.envoyPid as number, 'SIGSEGV');
+    await agent.waitFor((line) => line.msg === 'Envoy started' && line.envoyPid !== started.envoyPid);
+    await waitUntil(() => seen.changes.filter((c) => c === '200 READY').length === 2, 10_000, 'ready again');
+
+    agent.kill('SIGTERM');
+    assert.deepEqual(await agent.exited, { code: 0, signal: null });
+    await waitUntil(() => seen.changes.at(-1) === 'down', 2000, 'the endpoint to close');
+    seen.stop();
+    // The recorder may start before the agent has bound the port: those first samples say nothing.
+    const answers = seen.changes.slice(seen.changes.indexOf('503 NOT_READY'));
+    assert.deepEqual(answers, ['503 NOT_READY', '200 READY', '503 NOT_READY', '200 READY', '503 TERMINATING', 'down']);
+  });
+
+  it("stays NOT_READY when Envoy's /ready is LIVE only because the initial fetch timed out", async () => {
+    const { agent, readinessPort, adminPort } = await startDataplane(['--drain-time', '0s'], {
+      FAKE_ENVOY_NO_XDS: '1',
+      FAKE_ENVOY_INITIAL_FETCH_TIMEOUT_MS: '100',
+    });
+    await agent.waitFor('Envoy started');
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`).then((r) => r.text(), () => '')).trim() === 'LIVE', 5000, 'Envoy LIVE');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await readinessAnswer(readinessPort), '503 NOT_READY');
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+
+  it('exits 1 with one line, before contacting the control plane, when the readiness port is taken', async (t) => {
+    const cp = await startControlPlane({ generation: 'modern' });
+    t.after(() => cp.close());
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    t.after(() => holder.close());
+    const port = (holder.address() as { port: number }).port;
+    const result = await runAgent(['run', '--name', 'ratings-v1', '--readiness-port', String(port)], {
+      env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url }),
+    });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `kuma-dp: readiness port ${port} is already in use on 127.0.0.1: another dataplane on this host may hold it; give each dataplane its own --readiness-port, or 0 to turn the endpoint off\n`);
+    assert.equal(cp.requests.length, 0);
+  });
+
+  it('serves nothing with --readiness-port 0', async () => {
+    const port = await freePort();
+    const { agent } = await startDataplane(['--drain-time', '0s', '--readiness-port', '0']);
+    await agent.waitFor('Envoy is live');
+    assert.equal(await readinessAnswer(port), 'down');
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+  });
+});
