@@ -245,6 +245,7 @@ describe('kuma-dp run refuses bad input before anything starts', () => {
     { name: 'an unknown proxy type', args: ['run', '--proxy-type', 'gateway'], message: /invalid --proxy-type "gateway": expected one of dataplane, ingress, egress/ },
     { name: 'a bad Envoy log level', args: ['run', '--envoy-log-level', 'loud'], message: /invalid --envoy-log-level "loud"/ },
     { name: 'a missing Envoy', args: ['run', '--binary-path', '/nonexistent/envoy'], message: /invalid --binary-path "\/nonexistent\/envoy": no executable Envoy found/ },
+    { name: 'the same port for readiness and admin', args: ['run', '--admin-port', '9950', '--readiness-port', '9950'], message: /invalid --readiness-port 9950: it is also the --admin-port/ },
     { name: 'an unknown flag', args: ['run', '--admin-prot', '9901'], message: /Unknown argument/, code: 2 },
   ];
   for (const { name, args, env, message, code } of cases) {

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { findOnPath, isExecutableFile } from '../process/lookup.js';
 import os from 'node:os';
 import path from 'node:path';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
@@ -10,13 +9,13 @@ import { tokenSource } from '../dataplane/token.js';
 import { assertAdminAddressFree } from '../envoy/admin-port.js';
 import { envoyArgs } from '../envoy/args.js';
 import { inspectBinary, lookupBinary } from '../envoy/binary.js';
-import { childEnvironment } from '../process/environment.js';
-import { spawnChild } from '../process/child.js';
 import { clearPidfile, pidfilePath, takeOverDataplane } from '../envoy/pidfile.js';
 import { createLauncher } from '../launcher.js';
-import { captureSignals } from './signals.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { notifyTarget, SystemdNotifier, systemdNotifySender } from '../notify/systemd.js';
+import { spawnChild } from '../process/child.js';
+import { childEnvironment } from '../process/environment.js';
+import { findOnPath, isExecutableFile } from '../process/lookup.js';
 import { startReadinessServer } from '../readiness/server.js';
 import { readinessOf } from '../readiness/state.js';
 import { Supervisor, realClock } from '../supervisor/driver.js';
@@ -24,6 +23,7 @@ import type { Policy, State } from '../supervisor/machine.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentVersion } from '../version.js';
 import { openWorkDir } from '../workdir.js';
+import { captureSignals } from './signals.js';
 
 export interface RunContext {
   readonly flags: Readonly<Record<string, unknown>>;

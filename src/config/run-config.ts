@@ -73,6 +73,11 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   if (restart.maxBackoffMs < restart.backoffMs) {
     throw new UserError('invalid --envoy-restart-max-backoff: must not be shorter than --envoy-restart-backoff');
   }
+  const readinessPort = must('readinessPort');
+  const adminPort = get('adminPort');
+  if (readinessPort !== 0 && readinessPort === adminPort) {
+    throw new UserError(`invalid --readiness-port ${readinessPort}: it is also the --admin-port; give each its own port`);
+  }
   const app = flags['--'];
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
@@ -92,7 +97,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       name: resource?.name ?? must('name'),
       mesh: resource?.mesh ?? must('mesh'),
       proxyType: must('proxyType'),
-      adminPort: get('adminPort'),
+      adminPort,
       resource: resource?.json,
       token: tokenSetting(get('dataplaneToken'), get('dataplaneTokenFile')),
       hostIp: get('hostIp'),
@@ -107,7 +112,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       restart,
     },
     configDir: get('configDir'),
-    readinessPort: must('readinessPort'),
+    readinessPort,
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };
