@@ -60,7 +60,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     const value = get(key);
     if (value === undefined) {
       const spec: AnySetting = RUN_SETTINGS[key];
-      throw new UserError(`missing ${spec.describe.replace(/ \(required\)$/, '').toLowerCase()}: pass --${spec.flag} or set ${spec.env[0]}`);
+      throw new UserError(`missing ${spec.describe.replace(/ \(required.*\)$/, '').toLowerCase()}: pass --${spec.flag} or set ${spec.env[0]}`);
     }
     return value;
   };

@@ -83,7 +83,7 @@ export const RUN_SETTINGS = {
   name: setting({
     flag: 'name',
     env: ['KUMA_DATAPLANE_NAME'],
-    describe: 'Name of the Dataplane (required)',
+    describe: 'Name of the Dataplane (required, unless a Dataplane template names it)',
     parse: parseNonEmpty,
   }),
   mesh: setting({
