@@ -1,12 +1,15 @@
-// Bundles the compiled CLI (dist/src/cli/main.js) into one file, dist/bundle/kuma-dp.mjs, which is
-// package.json's `bin`. Loading some 150 ESM files (ours, yargs, undici, execa, yaml, pino) cost
-// the agent more at start than everything else it does before spawning Envoy; one minified file
-// halves that (see `npm run bench`). Run by `npm run build` after tsc.
+// Bundles the compiled CLI (dist/src/cli/main.js) into dist/bundle/kuma-dp.mjs, which is
+// package.json's `bin`, and the chunks it loads. Loading some 150 ESM files (ours, yargs, undici,
+// execa, yaml, pino) cost the agent more at start than everything else it does before spawning
+// Envoy; a few minified files halve that (see `npm run bench`). Run by `npm run build` after tsc.
+//
+// Split at the CLI's dynamic imports: `version`, `wait` and --help do not compile what `run`
+// needs, and `run` loads its heavy part while `envoy --version` runs (src/cli/run.ts).
 //
 // The bundle sits two levels below the package root, as dist/src/cli/main.js' modules do, so that
-// src/version.ts' `../../package.json` still resolves. pino-pretty stays outside: it is loaded only
-// for terminals, at run time, from node_modules.
-import { chmodSync } from 'node:fs';
+// src/version.ts' `../../package.json` still resolves; so do the chunks, next to the entry.
+// pino-pretty stays outside: it is loaded only for terminals, at run time, from node_modules.
+import { chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,11 +17,17 @@ import { build } from 'esbuild';
 // This file runs as dist/scripts/bundle.js.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-export const bundlePath = path.join(repoRoot, 'dist', 'bundle', 'kuma-dp.mjs');
+const bundleDir = path.join(repoRoot, 'dist', 'bundle');
+export const bundlePath = path.join(bundleDir, 'kuma-dp.mjs');
 
+// Chunks of an earlier build would otherwise pile up (their names carry a content hash).
+rmSync(bundleDir, { recursive: true, force: true });
 await build({
-  entryPoints: [path.join(repoRoot, 'dist', 'src', 'cli', 'main.js')],
-  outfile: bundlePath,
+  entryPoints: { 'kuma-dp': path.join(repoRoot, 'dist', 'src', 'cli', 'main.js') },
+  outdir: bundleDir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'kuma-dp-[name]-[hash]',
+  splitting: true,
   bundle: true,
   minify: true,
   // Stack traces in bug reports should still name our functions.

@@ -37,7 +37,6 @@ export class BenchAgent {
     const dir = tempDir('kuma-dp-bench-');
     this.recordDir = path.join(dir, 'records');
     const args = [
-      agentEntry,
       'run',
       '--name', options.name,
       '--cp-address', options.cpUrl,
@@ -55,7 +54,8 @@ export class BenchAgent {
       FAKE_ENVOY_RECORD_DIR: this.recordDir,
     };
     this.startedAt = Date.now();
-    this.child = spawnTracked(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Exec'd as an operator runs it, so that the node flags of its #! line apply.
+    this.child = spawnTracked(agentEntry, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = exited(this.child);
     let partial = '';
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

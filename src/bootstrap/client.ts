@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from '../http/undici.js';
 import type { Logger } from '../logging/logger.js';
 import type { BootstrapRequest } from './request.js';
 import { InvalidBootstrapError, parseBootstrapResponse, type BootstrapResponse } from './response.js';

@@ -1,7 +1,5 @@
-import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { Agent, type Dispatcher } from 'undici';
-import { UserError } from '../config/errors.js';
+import { Agent, type Dispatcher } from '../http/undici.js';
 
 /** How the agent checks the control plane's certificate. */
 export interface ControlPlaneTls {
@@ -19,27 +17,6 @@ const SYSTEM_CA_BUNDLES = [
   '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
   '/etc/ssl/cert.pem',
 ];
-
-/** The CA from `--ca-cert-file` (which wins) or inline PEM, checked to be a certificate. */
-export function readCaCert(file: string | undefined, inline: string | undefined): string | undefined {
-  const source = file === undefined ? 'KUMA_CONTROL_PLANE_CA_CERT' : `--ca-cert-file ${file}`;
-  let pem = inline;
-  if (file !== undefined) {
-    try {
-      pem = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new UserError(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
-  if (pem === undefined) return undefined;
-  try {
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no BEGIN CERTIFICATE block');
-    new X509Certificate(pem);
-  } catch (error) {
-    throw new UserError(`invalid ${source}: not a PEM certificate (${(error as Error).message})`);
-  }
-  return pem;
-}
 
 /**
  * The dispatcher for an https control plane: TLS 1.2 or newer, verified against the given CA or

@@ -64,3 +64,20 @@ export function parseHttpUrl(raw: string, source: string): URL {
   }
   return url;
 }
+
+const TEMPLATE_VAR_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** Values for a Dataplane template's {{ key }} placeholders (src/dataplane/template.ts). */
+export type TemplateVars = Readonly<Record<string, string>>;
+
+/** `-v key=value`, repeated. The value is kept as given: a template may want leading spaces. */
+export function parseTemplateVars(raws: readonly string[], source: string): TemplateVars {
+  const vars: Record<string, string> = {};
+  for (const raw of raws) {
+    const eq = raw.indexOf('=');
+    const key = eq < 0 ? '' : raw.slice(0, eq).trim();
+    if (!TEMPLATE_VAR_KEY.test(key)) throw new UserError(`invalid ${source} "${raw}": expected key=value, e.g. address=10.0.0.7`);
+    vars[key] = raw.slice(eq + 1);
+  }
+  return vars;
+}

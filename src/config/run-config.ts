@@ -1,4 +1,5 @@
-import { readCaCert, type ControlPlaneTls } from '../bootstrap/tls.js';
+import { readCaCert } from '../bootstrap/ca-cert.js';
+import type { ControlPlaneTls } from '../bootstrap/tls.js';
 import { loadDataplaneResource } from '../dataplane/template.js';
 import { tokenSetting, type TokenSetting } from '../dataplane/token.js';
 import { UserError } from './errors.js';

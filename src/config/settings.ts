@@ -1,6 +1,5 @@
 import { parseDuration } from './duration.js';
 import { UserError } from './errors.js';
-import { parseTemplateVars } from '../dataplane/template.js';
 import {
   oneOf,
   parseBoolean,
@@ -10,6 +9,7 @@ import {
   parseNonEmpty,
   parsePort,
   parsePortOrZero,
+  parseTemplateVars,
 } from './parse.js';
 
 /**

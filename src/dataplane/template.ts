@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { UserError } from '../config/errors.js';
+import type { TemplateVars } from '../config/parse.js';
 
-const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
-
-export type TemplateVars = Readonly<Record<string, string>>;
 
 /** A Dataplane resource ready to send: kuma-cp creates (or updates) the Dataplane from it. */
 export interface DataplaneResource {
@@ -13,18 +11,6 @@ export interface DataplaneResource {
   readonly mesh: string;
   /** The rendered resource as JSON text, the form `dataplaneResource` takes. */
   readonly json: string;
-}
-
-/** `-v key=value`, repeated. The value is kept as given: a template may want leading spaces. */
-export function parseTemplateVars(raws: readonly string[], source: string): TemplateVars {
-  const vars: Record<string, string> = {};
-  for (const raw of raws) {
-    const eq = raw.indexOf('=');
-    const key = eq < 0 ? '' : raw.slice(0, eq).trim();
-    if (!KEY.test(key)) throw new UserError(`invalid ${source} "${raw}": expected key=value, e.g. address=10.0.0.7`);
-    vars[key] = raw.slice(eq + 1);
-  }
-  return vars;
 }
 
 /** Fills the placeholders, then checks that the result is a Dataplane with a name and a mesh. */

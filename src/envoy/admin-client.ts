@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from '../http/undici.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
 
 export interface EnvoyReadiness {

@@ -1,5 +1,5 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { execa } from 'execa';
 import { UserError } from '../config/errors.js';
 import { isExecutableFile } from '../process/lookup.js';
 
@@ -52,12 +52,26 @@ export function isCompatible(version: string): boolean {
   return major === 1 && minor >= 26;
 }
 
+/**
+ * Runs `envoy --version`. With node:child_process rather than execa, which supervises the
+ * processes the agent keeps: this one-shot probe needs nothing from it, and so it can start before
+ * execa and the rest of the agent are loaded (see cli/run.ts).
+ */
+function versionOutput(file: string): Promise<{ readonly ok: boolean; readonly stdout: string; readonly said: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(file, ['--version'], { timeout: 10_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({ ok: error === null, stdout, said: stdout || stderr || (error?.message ?? '') });
+    });
+    child.stdin?.end();
+  });
+}
+
 export async function inspectBinary(file: string): Promise<EnvoyBuild> {
-  const result = await execa(file, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
-  const parsed = result.exitCode === 0 ? parseVersionOutput(result.stdout) : undefined;
+  const { ok, stdout, said } = await versionOutput(file);
+  const parsed = ok ? parseVersionOutput(stdout) : undefined;
   if (!parsed) {
-    const said = String(result.stdout || result.stderr || result.shortMessage || "").split('\n').find((l) => l.trim()) ?? '';
-    throw new UserError(`invalid --binary-path "${file}": \`--version\` did not print an Envoy version (got "${said.trim()}")`);
+    const first = said.split('\n').find((l) => l.trim()) ?? '';
+    throw new UserError(`invalid --binary-path "${file}": \`--version\` did not print an Envoy version (got "${first.trim()}")`);
   }
   return { path: file, ...parsed, compatible: isCompatible(parsed.version) };
 }

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request } from '../http/undici.js';
 
 export interface ProbeResult {
   readonly ready: boolean;
