@@ -1,6 +1,6 @@
 // The agent's tests trust the stand-ins; these checks hold them to /work/shared/CONTRACTS.md.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startControlPlane, type Mode } from './stand-ins/control-plane.js';
 import { readAdminLog, readSignalLog, readStarts } from './stand-ins/envoy-records.js';
-import { fakeEnvoyBin, legacyBootstrapPath, modernBootstrapPath } from './stand-ins/paths.js';
+import { fakeEnvoyBin, legacyBootstrapPath, modernBootstrapPath, repoRoot } from './stand-ins/paths.js';
 
 interface Envoy {
   child: ChildProcess;
@@ -77,6 +77,10 @@ describe('fake envoy', () => {
     assert.deepEqual(await envoy.exited, { code: 0, signal: null });
     assert.equal(envoy.stdout(), '\nenvoy  version: 50ea83e602d5da162df89fd5798301e22f5540cf/1.34.1/Clean/RELEASE/BoringSSL\n\n');
     assert.match(envoy.stdout().split('\n')[1]!, /^envoy {2}version: [0-9a-f]{40}\/\d+\.\d+\.\d+\/Clean\/RELEASE\/BoringSSL$/);
+
+    // The wrapper answers --version itself; the compiled fake must say the same.
+    const compiled = execFileSync(process.execPath, [join(repoRoot, 'dist', 'test', 'stand-ins', 'fake-envoy.js'), '--version'], { encoding: 'utf8' });
+    assert.equal(compiled, envoy.stdout());
 
     const odd = spawnEnvoy(t, ['--version'], { FAKE_ENVOY_VERSION_OUTPUT: 'envoy unknown\n' });
     assert.equal((await odd.exited).code, 0);
