@@ -87,6 +87,8 @@ export interface IdleRun {
   /** CPU time over the window as a percentage of one core. */
   agentCpuPercent: number;
   bareCpuPercent: number;
+  /** The same over the window right after: the first still holds one-off work after the start. */
+  agentSteadyCpuPercent: number;
 }
 
 /**
@@ -104,15 +106,22 @@ export async function idleRuns(cpUrl: string, count: number, settleMs: number, w
     const bareRss = bares.map((bare) => rssBytes(bare.pid!));
     const cpu0 = agents.map((agent) => cpuMs(agent.pid));
     const bareCpu0 = bares.map((bare) => cpuMs(bare.pid!));
-    const t0 = Date.now();
-    await sleep(windowMs);
-    const elapsed = Date.now() - t0;
-    const percent = (before: number, after: number) => ((after - before) / elapsed) * 100;
-    return agents.map((agent, i) => ({
+    const window = async (before: readonly number[], pids: readonly number[]) => {
+      const t0 = Date.now();
+      await sleep(windowMs);
+      const elapsed = Date.now() - t0;
+      const after = pids.map(cpuMs);
+      return { percents: after.map((cpu, i) => ((cpu - before[i]!) / elapsed) * 100), after };
+    };
+    const pids = [...agents.map((agent) => agent.pid), ...bares.map((bare) => bare.pid!)];
+    const first = await window([...cpu0, ...bareCpu0], pids);
+    const steady = await window(first.after, pids);
+    return agents.map((_, i) => ({
       agentRssBytes: rss[i]!,
       bareRssBytes: bareRss[i]!,
-      agentCpuPercent: percent(cpu0[i]!, cpuMs(agent.pid)),
-      bareCpuPercent: percent(bareCpu0[i]!, cpuMs(bares[i]!.pid!)),
+      agentCpuPercent: first.percents[i]!,
+      bareCpuPercent: first.percents[agents.length + i]!,
+      agentSteadyCpuPercent: steady.percents[i]!,
     }));
   } finally {
     await stopAll(agents);
