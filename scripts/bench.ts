@@ -89,11 +89,11 @@ async function main(): Promise<void> {
     const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
     const figures: Figure[] = [
       ratioFigure('1', 'Start to Envoy start', 'ms', pick('startToEnvoyMs'), pick('bareStartMs'), 'node -e 0', 4,
-        "kuma-dp exec → the fake Envoy's own start record; includes the fake's `envoy --version` and its boot, each a Node start"),
+        "kuma-dp exec → the fake Envoy's own start record; includes the fake's `envoy --version` and its boot (a Node start)"),
       ratioFigure('1a', '… kuma-dp exec → spawn', 'ms', pick('startToSpawnMs'), pick('bareStartMs'), 'node -e 0', undefined,
         "to the agent's `Envoy started` line, right after the spawn"),
       ratioFigure('1b', '… fake `envoy --version` alone', 'ms', pick('envoyVersionMs'), pick('bareStartMs'), 'node -e 0', undefined,
-        'the stand-in is a Node script: a real Envoy answers --version in a few ms'),
+        "answered by the stand-in's shell wrapper, as a real Envoy binary answers it in a few ms"),
       ratioFigure('1c', "… fake Envoy's boot", 'ms', pick('fakeEnvoyBootMs'), pick('bareStartMs'), 'node -e 0', undefined,
         "the agent's spawn → the fake's start record"),
       ratioFigure('1d', "… kuma-dp's own share (1 − 1b − 1c)", 'ms', agentOwn, pick('bareStartMs'), 'node -e 0', 4,
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${rendered}\n\n`);
     process.stdout.write(
       'Medians; ratios against a bare Node process measured in the same run. The fake Envoy is a Node script:\n' +
-        'its `--version` and its boot (1b, 1c) are Node starts inside figure 1 that a real Envoy would not cost.\n',
+        'its boot (1c) is a Node start inside figure 1 that a real Envoy would not cost.\n',
     );
     const results = {
       date: new Date().toISOString(),
