@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOOKINFO, startDevControlPlane } from './dev-control-plane.js';
+import { tryListen } from '../src/envoy/admin-port.js';
+import { findOnPath } from '../src/process/lookup.js';
+import { freePort } from '../test/stand-ins/control-plane.js';
 
 /**
  * `npm run demo`: a dev control plane serving the bookinfo dataplanes, and kuma-dp running
@@ -14,55 +15,33 @@ import { BOOKINFO, startDevControlPlane } from './dev-control-plane.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const say = (text: string) => process.stdout.write(`demo: ${text}\n`);
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    try {
-      accessSync(path.join(dir, name), constants.X_OK);
-      return path.join(dir, name);
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 async function pickPort(preferred: number): Promise<number> {
-  if (await portFree(preferred)) return preferred;
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
+  if (!(await tryListen('127.0.0.1', preferred))) return preferred;
+  const port = await freePort();
   say(`port ${preferred} is taken; using ${port} instead`);
   return port;
 }
 
 async function main(): Promise<number> {
   const cp = await startDevControlPlane(await pickPort(5682));
-  say(`dev control plane on ${cp.url}, serving ${BOOKINFO.map((dp) => dp.name).join(', ')}`);
-  const installed = onPath('envoy');
+  say(`dev control plane on ${cp.url}, serving ${BOOKINFO.join(', ')}`);
+  const installed = findOnPath('envoy', process.env.PATH ?? '');
   const envoy = installed ?? path.join(root, 'test', 'stand-ins', 'bin', 'envoy');
   say(installed ? `using Envoy from PATH: ${installed}` : `no envoy on PATH: using the test stand-in ${envoy}`);
-  const ratings = BOOKINFO[0];
-  const adminPort = await pickPort(ratings.adminPort);
+  const ratings = 'ratings-v1';
+  // The admin port of the README's example command.
+  const adminPort = await pickPort(9901);
   const readinessPort = await pickPort(9902);
   const kumaDp = path.join(root, 'dist', 'bundle', 'kuma-dp.mjs');
   const args = ['run', '--admin-port', String(adminPort), '--drain-time', '1s', '--binary-path', envoy];
-  say(`KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL=${cp.url} KUMA_DATAPLANE_MESH=default KUMA_DATAPLANE_NAME=${ratings.name} kuma-dp ${args.join(' ')}`);
+  say(`KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL=${cp.url} KUMA_DATAPLANE_MESH=default KUMA_DATAPLANE_NAME=${ratings} kuma-dp ${args.join(' ')}`);
   const agent = spawn(kumaDp, args, {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: {
       ...process.env,
       KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL: cp.url,
       KUMA_DATAPLANE_MESH: 'default',
-      KUMA_DATAPLANE_NAME: ratings.name,
+      KUMA_DATAPLANE_NAME: ratings,
       KUMA_READINESS_PORT: String(readinessPort),
     },
   });

@@ -1,14 +1,7 @@
 import { startControlPlane, type ControlPlane } from '../test/stand-ins/control-plane.js';
 
-/** The bookinfo dataplanes the dev control plane knows, with the admin port each runs Envoy on. */
-export const BOOKINFO = [
-  { name: 'ratings-v1', adminPort: 9901 },
-  { name: 'details-v1', adminPort: 9903 },
-  { name: 'reviews-v1', adminPort: 9904 },
-  { name: 'reviews-v2', adminPort: 9905 },
-  { name: 'reviews-v3', adminPort: 9906 },
-  { name: 'productpage-v1', adminPort: 9907 },
-] as const;
+/** The bookinfo dataplanes the dev control plane knows (the names of templates/dataplanes/). */
+export const BOOKINFO = ['ratings-v1', 'details-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1'] as const;
 
 /**
  * A bootstrap shaped like a modern kuma-cp's for one dataplane: node id <mesh>.<name>, the admin
@@ -62,7 +55,7 @@ export async function startDevControlPlane(port: number): Promise<ControlPlane> 
   return startControlPlane({
     generation: 'modern',
     port,
-    dataplanes: BOOKINFO.map((dp) => dp.name),
+    dataplanes: [...BOOKINFO],
     bootstrap: (body) => devBootstrap(body, port),
   });
 }

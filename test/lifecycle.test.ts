@@ -7,6 +7,7 @@ import { agentEntry, agentEnv, isAlive, startAgent, tempDir, waitUntil, type Age
 import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from './stand-ins/control-plane.js';
 import { readAdminLog, readSignalLog, readStarts, type StartRecord } from './stand-ins/envoy-records.js';
 import { fakeEnvoyBin } from './stand-ins/paths.js';
+import { processStartTime } from '../src/process/proc-stat.js';
 
 async function controlPlane(): Promise<ControlPlane> {
   const cp = await startControlPlane({ generation: 'modern' });
@@ -195,8 +196,7 @@ describe('never orphaned', () => {
       if (isAlive(leftover.pid!)) process.kill(leftover.pid!, 'SIGKILL');
     });
     await waitUntil(() => fetch(`http://127.0.0.1:${adminPort}/ready`).then(() => true, () => false), 5000, 'leftover Envoy');
-    const stat = readFileSync(`/proc/${leftover.pid}/stat`, 'utf8');
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const startTime = processStartTime(leftover.pid!);
     writeFileSync(path.join(configDir, 'default.ratings-v1.envoy.pid'), JSON.stringify({ agentPid: 999_999_999, agentStartTime: '1', pid: leftover.pid, startTime }));
 
     const cp = await controlPlane();

@@ -2,6 +2,7 @@ import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { procStat } from '../../src/process/proc-stat.js';
 
 /**
  * Every process and temp dir the bench makes, so that all of them go away however the bench ends
@@ -96,9 +97,8 @@ export function rssBytes(pid: number): number {
 
 /** CPU time (user + system) the process itself used so far, in milliseconds. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: state is field 3, utime field 14, stime field 15.
+  const fields = procStat(pid);
+  if (!fields) throw new Error(`no /proc/${pid}/stat`);
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clkTck();
 }
 

@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { UserError } from '../config/errors.js';
 import { loadRunConfig, type Environment } from '../config/run-config.js';
 import { tokenSource } from '../dataplane/token.js';
 import { inspectBinary, lookupBinary } from '../envoy/binary.js';
-import { findOnPath, isExecutableFile } from '../process/lookup.js';
+import { resolveCommand } from '../process/lookup.js';
 import { captureSignals } from './signals.js';
 
 export interface RunContext {
@@ -17,7 +16,7 @@ export interface RunContext {
 
 /** The app of `kuma-dp run -- <app>`, checked up front so a typo fails before Envoy starts. */
 function lookupApp(command: string, pathEnv: string, cwd: string): string {
-  const found = command.includes('/') ? (isExecutableFile(path.resolve(cwd, command)) ? path.resolve(cwd, command) : undefined) : findOnPath(command, pathEnv);
+  const found = resolveCommand(command, pathEnv, cwd);
   if (!found) throw new UserError(`invalid application "${command}" after --: no such executable${command.includes('/') ? '' : ' in PATH'}`);
   return found;
 }

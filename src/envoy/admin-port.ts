@@ -2,6 +2,17 @@ import { createServer } from 'node:net';
 import { UserError } from '../config/errors.js';
 import { formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
 
+/** Binds host:port for a moment; the error when that fails, undefined when the port is free. */
+export async function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  const server = createServer();
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    server.once('error', resolve);
+    server.listen({ host, port, exclusive: true }, () => resolve(undefined));
+  });
+  await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  return error;
+}
+
 /**
  * Refuses an admin address another process already listens on. Envoy would fail to bind it
  * anyway, but only after the bootstrap was fetched, and with a message that does not say that
@@ -9,12 +20,7 @@ import { formatAdminAddress, type AdminAddress } from '../bootstrap/admin-addres
  */
 export async function assertAdminAddressFree(admin: AdminAddress): Promise<void> {
   if (admin.kind !== 'tcp') return;
-  const server = createServer();
-  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-    server.once('error', resolve);
-    server.listen({ host: admin.host, port: admin.port, exclusive: true }, () => resolve(undefined));
-  });
-  await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  const error = await tryListen(admin.host, admin.port);
   if (error?.code === 'EADDRINUSE') {
     throw new UserError(
       `admin port ${admin.port} is already in use on ${admin.host}: another dataplane on this host may hold it; ` +

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { UserError } from '../config/errors.js';
-import { isExecutableFile } from '../process/lookup.js';
+import { isExecutableFile, resolveCommand } from '../process/lookup.js';
 
 export interface EnvoyBuild {
   readonly path: string;
@@ -18,11 +18,9 @@ export interface EnvoyBuild {
  */
 export function lookupBinary(configured: string, options: { pathEnv: string; cwd: string; selfDir: string }): string {
   const name = path.basename(configured);
-  const candidates = configured.includes('/')
-    ? [path.resolve(options.cwd, configured)]
-    : options.pathEnv.split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, configured));
-  candidates.push(path.join(options.cwd, name), path.join(options.selfDir, name));
-  const found = candidates.find(isExecutableFile);
+  const found =
+    resolveCommand(configured, options.pathEnv, options.cwd) ??
+    [path.join(options.cwd, name), path.join(options.selfDir, name)].find(isExecutableFile);
   if (!found) {
     throw new UserError(
       `invalid --binary-path "${configured}": no executable Envoy found (looked in ${

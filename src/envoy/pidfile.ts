@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../config/errors.js';
+import { processStartTime as startTime } from '../process/proc-stat.js';
 
 /**
  * Remembers which agent runs which Envoy for a dataplane, so that a new agent can end an Envoy
@@ -17,16 +18,6 @@ interface Owner {
   readonly agentStartTime: string | null;
   readonly pid: number;
   readonly startTime: string | null;
-}
-
-function startTime(pid: number): string | undefined {
-  try {
-    // Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count after ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** The same process as recorded: alive, with the same start time. */

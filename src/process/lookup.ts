@@ -18,3 +18,10 @@ export function findOnPath(name: string, pathEnv: string): string | undefined {
     .map((dir) => path.join(dir, name))
     .find(isExecutableFile);
 }
+
+/** A command as a shell finds it: with a slash, a path from cwd; without, a name in PATH. */
+export function resolveCommand(command: string, pathEnv: string, cwd: string): string | undefined {
+  if (!command.includes('/')) return findOnPath(command, pathEnv);
+  const file = path.resolve(cwd, command);
+  return isExecutableFile(file) ? file : undefined;
+}
