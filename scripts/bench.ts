@@ -3,8 +3,8 @@
 // table and writes the same figures to bench/results.json. Not a test: nothing here fails a build.
 import os from 'node:os';
 import path from 'node:path';
-import { startControlPlane } from '../test/stand-ins/control-plane.js';
-import { repoRoot } from '../test/stand-ins/paths.js';
+import { startControlPlane } from '../stand-ins/control-plane.js';
+import { repoRoot } from '../stand-ins/paths.js';
 import { agentEntry } from './bench/agent.js';
 import { BACKOFF_MS, DRAIN_MS, idleRuns, lifecycleRun, scaleRun, type LifecycleRun } from './bench/figures.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BOOKINFO, startDevControlPlane } from './dev-control-plane.js';
 import { tryListen } from '../src/envoy/admin-port.js';
 import { findOnPath } from '../src/process/lookup.js';
-import { freePort } from '../test/stand-ins/control-plane.js';
+import { freePort } from '../stand-ins/control-plane.js';
 
 /**
  * `npm run demo`: a dev control plane serving the bookinfo dataplanes, and kuma-dp running
@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   const cp = await startDevControlPlane(await pickPort(5682));
   say(`dev control plane on ${cp.url}, serving ${BOOKINFO.join(', ')}`);
   const installed = findOnPath('envoy', process.env.PATH ?? '');
-  const envoy = installed ?? path.join(root, 'test', 'stand-ins', 'bin', 'envoy');
+  const envoy = installed ?? path.join(root, 'stand-ins', 'bin', 'envoy');
   say(installed ? `using Envoy from PATH: ${installed}` : `no envoy on PATH: using the test stand-in ${envoy}`);
   const ratings = 'ratings-v1';
   // The admin port of the README's example command.

@@ -1,4 +1,4 @@
-import { startControlPlane, type ControlPlane } from '../test/stand-ins/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 
 /** The bookinfo dataplanes the dev control plane knows (the names of templates/dataplanes/). */
 export const BOOKINFO = ['ratings-v1', 'details-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1'] as const;

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil } from './helpers/agent.js';
-import { freePort, startControlPlane, type ControlPlane } from './stand-ins/control-plane.js';
-import { readAdminLog, readSignalLog, readStarts } from './stand-ins/envoy-records.js';
+import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { readAdminLog, readSignalLog, readStarts } from '../stand-ins/envoy-records.js';
 
 /**
  * An app that records what it sees: whether the sidecar is ready when it starts, the signals it

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { agentEntry, agentEnv, standInBin, tempDir, waitUntil } from './helpers/agent.js';
 import { readinessAnswer } from './helpers/readiness.js';
-import { freePort, startControlPlane } from './stand-ins/control-plane.js';
-import { repoRoot } from './stand-ins/paths.js';
+import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
+import { repoRoot } from '../stand-ins/paths.js';
 
 const dockerfile = readFileSync(path.join(repoRoot, 'templates', 'Dockerfile'), 'utf8');
 const entrypoint = path.join(repoRoot, 'templates', 'docker-entrypoint.sh');

@@ -7,9 +7,9 @@ import { UserError } from '../src/config/errors.js';
 import { parseTemplateVars } from '../src/config/parse.js';
 import { loadDataplaneResource, renderDataplane } from '../src/dataplane/template.js';
 import { agentEntry, agentEnv, runAgent, startAgent, tempDir, waitUntil } from './helpers/agent.js';
-import { freePort, startControlPlane, type ControlPlane } from './stand-ins/control-plane.js';
-import { readStarts } from './stand-ins/envoy-records.js';
-import { repoRoot } from './stand-ins/paths.js';
+import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { readStarts } from '../stand-ins/envoy-records.js';
+import { repoRoot } from '../stand-ins/paths.js';
 
 const TEMPLATE = `type: Dataplane
 mesh: {{mesh}}

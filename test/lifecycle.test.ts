@@ -4,9 +4,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { agentEntry, agentEnv, isAlive, startAgent, tempDir, waitUntil, type Agent } from './helpers/agent.js';
-import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from './stand-ins/control-plane.js';
-import { readAdminLog, readSignalLog, readStarts, type StartRecord } from './stand-ins/envoy-records.js';
-import { fakeEnvoyBin } from './stand-ins/paths.js';
+import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { readAdminLog, readSignalLog, readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
+import { fakeEnvoyBin } from '../stand-ins/paths.js';
 import { processStartTime } from '../src/process/proc-stat.js';
 
 async function controlPlane(): Promise<ControlPlane> {

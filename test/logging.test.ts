@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { agentEntry, agentEnv, waitUntil } from './helpers/agent.js';
-import { freePort, startControlPlane } from './stand-ins/control-plane.js';
+import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 
 /** Runs the agent with a terminal as its stderr (util-linux script allocates a pty). */
 function inTerminal(args: string[], env: Record<string, string>) {

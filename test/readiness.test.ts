@@ -7,7 +7,7 @@ import { readinessOf } from '../src/readiness/state.js';
 import { initialState, type State } from '../src/supervisor/machine.js';
 import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
 import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
-import { freePort, startControlPlane } from './stand-ins/control-plane.js';
+import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 
 const envoy = (live: boolean) => ({ pid: 42, startedAt: 0, live });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { RUN_SETTINGS } from '../src/config/settings.js';
-import { repoRoot } from './stand-ins/paths.js';
+import { repoRoot } from '../stand-ins/paths.js';
 
 const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
-import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from './stand-ins/control-plane.js';
-import { readStarts, type StartRecord } from './stand-ins/envoy-records.js';
-import { fakeEnvoyBin } from './stand-ins/paths.js';
+import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
+import { fakeEnvoyBin } from '../stand-ins/paths.js';
 
 async function controlPlane(options: Parameters<typeof startControlPlane>[0]): Promise<ControlPlane> {
   const cp = await startControlPlane(options);

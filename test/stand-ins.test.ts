@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startControlPlane, type Mode } from './stand-ins/control-plane.js';
-import { readAdminLog, readSignalLog, readStarts } from './stand-ins/envoy-records.js';
-import { fakeEnvoyBin, legacyBootstrapPath, modernBootstrapPath, repoRoot } from './stand-ins/paths.js';
+import { freePort, startControlPlane, type Mode } from '../stand-ins/control-plane.js';
+import { readAdminLog, readSignalLog, readStarts } from '../stand-ins/envoy-records.js';
+import { fakeEnvoyBin, legacyBootstrapPath, modernBootstrapPath, repoRoot } from '../stand-ins/paths.js';
 
 interface Envoy {
   child: ChildProcess;
@@ -79,7 +79,7 @@ describe('fake envoy', () => {
     assert.match(envoy.stdout().split('\n')[1]!, /^envoy {2}version: [0-9a-f]{40}\/\d+\.\d+\.\d+\/Clean\/RELEASE\/BoringSSL$/);
 
     // The wrapper answers --version itself; the compiled fake must say the same.
-    const compiled = execFileSync(process.execPath, [join(repoRoot, 'dist', 'test', 'stand-ins', 'fake-envoy.js'), '--version'], { encoding: 'utf8' });
+    const compiled = execFileSync(process.execPath, [join(repoRoot, 'dist', 'stand-ins', 'fake-envoy.js'), '--version'], { encoding: 'utf8' });
     assert.equal(compiled, envoy.stdout());
 
     const odd = spawnEnvoy(t, ['--version'], { FAKE_ENVOY_VERSION_OUTPUT: 'envoy unknown\n' });

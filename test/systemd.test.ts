@@ -12,7 +12,7 @@ import pino from 'pino';
 import { agentEntry, standInBin, tempDir, waitUntil } from './helpers/agent.js';
 import { startNotifySocket } from './helpers/notify-socket.js';
 import { startDataplane } from './helpers/readiness.js';
-import { repoRoot } from './stand-ins/paths.js';
+import { repoRoot } from '../stand-ins/paths.js';
 
 const templates = path.join(repoRoot, 'templates');
 

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { tlsFailure } from '../src/bootstrap/tls.js';
 import { cgroupMemoryLimit } from '../src/system/memory-limit.js';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, type Agent } from './helpers/agent.js';
-import { freePort, startControlPlane, type ControlPlane, type ControlPlaneOptions } from './stand-ins/control-plane.js';
-import { readStarts, type StartRecord } from './stand-ins/envoy-records.js';
+import { freePort, startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../stand-ins/control-plane.js';
+import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
 
 const OPENSSL = '/usr/bin/openssl';
 

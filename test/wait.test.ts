@@ -6,7 +6,7 @@ import { startReadinessServer } from '../src/readiness/server.js';
 import { waitUntilReady, type ProbeResult } from '../src/readiness/wait.js';
 import { runAgent, startAgent, agentEnv, tempDir } from './helpers/agent.js';
 import { startDataplane } from './helpers/readiness.js';
-import { freePort } from './stand-ins/control-plane.js';
+import { freePort } from '../stand-ins/control-plane.js';
 
 function fakeClock() {
   let now = 0;

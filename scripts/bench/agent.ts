@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readStarts, type StartRecord } from '../../test/stand-ins/envoy-records.js';
-import { repoRoot } from '../../test/stand-ins/paths.js';
+import { readStarts, type StartRecord } from '../../stand-ins/envoy-records.js';
+import { repoRoot } from '../../stand-ins/paths.js';
 import { exited, sleep, spawnTracked, tempDir, trackPid } from './processes.js';
 
 /** The agent's CLI as installed: whatever package.json's `bin` points at. */
@@ -10,7 +10,7 @@ export const agentEntry = (() => {
   const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
   return path.join(repoRoot, manifest.bin['kuma-dp']!);
 })();
-const standInBin = path.join(repoRoot, 'test', 'stand-ins', 'bin');
+const standInBin = path.join(repoRoot, 'stand-ins', 'bin');
 
 export type LogLine = Record<string, unknown> & { msg: string; time?: string };
 

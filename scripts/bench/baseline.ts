@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '../../test/stand-ins/paths.js';
+import { repoRoot } from '../../stand-ins/paths.js';
 import { exited, spawnTracked } from './processes.js';
 
 /** The bare Node process the agent is compared with: same node binary, nothing loaded. */
@@ -33,7 +33,7 @@ export function bareIdle(): ChildProcess {
  */
 export async function fakeEnvoyVersionMs(): Promise<number> {
   const started = Date.now();
-  const child = spawnTracked(path.join(repoRoot, 'test', 'stand-ins', 'bin', 'envoy'), ['--version'], { stdio: 'ignore' });
+  const child = spawnTracked(path.join(repoRoot, 'stand-ins', 'bin', 'envoy'), ['--version'], { stdio: 'ignore' });
   const { at, code } = await exited(child);
   if (code !== 0) throw new Error(`fake envoy --version exited with ${code}`);
   return at - started;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { freePort } from '../../test/stand-ins/control-plane.js';
+import { freePort } from '../../stand-ins/control-plane.js';
 import { BenchAgent, envoyLineTime, lineTime } from './agent.js';
 import { bareIdle, bareStartAllMs, bareStartMs, fakeEnvoyVersionMs } from './baseline.js';
 import { cpuMs, rssBytes, sleep } from './processes.js';

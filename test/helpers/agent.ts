@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import { procStat } from '../../src/process/proc-stat.js';
-import { repoRoot } from '../stand-ins/paths.js';
+import { repoRoot } from '../../stand-ins/paths.js';
 
 /** The CLI as shipped: package.json's `bin`, the esbuild bundle of dist/src/cli/main.js (scripts/bundle.ts). */
 export const agentEntry = path.join(repoRoot, 'dist', 'bundle', 'kuma-dp.mjs');
-export const standInBin = path.join(repoRoot, 'test', 'stand-ins', 'bin');
+export const standInBin = path.join(repoRoot, 'stand-ins', 'bin');
 
 /** One JSON log line of the agent. */
 export type LogLine = Record<string, unknown> & { level: number; msg: string };

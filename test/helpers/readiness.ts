@@ -1,5 +1,5 @@
 import { after } from 'node:test';
-import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { freePort, startControlPlane, type ControlPlane } from '../../stand-ins/control-plane.js';
 import { agentEnv, startAgent, tempDir, type Agent } from './agent.js';
 
 /** What the readiness endpoint answers right now: "200 READY", "503 NOT_READY", or "down". */

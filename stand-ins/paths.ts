@@ -15,7 +15,7 @@ function findRepoRoot(): string {
 }
 
 export const repoRoot = findRepoRoot();
-export const fakeEnvoyBin = join(repoRoot, 'test', 'stand-ins', 'bin', 'envoy');
+export const fakeEnvoyBin = join(repoRoot, 'stand-ins', 'bin', 'envoy');
 export const sharedTestdata = resolve(repoRoot, '..', 'shared', 'testdata', 'kuma-cp');
 export const modernBootstrapPath = join(sharedTestdata, 'modern-bootstrap.yaml');
 export const legacyBootstrapPath = join(sharedTestdata, 'v0.2-bootstrap.yaml');
