@@ -1,0 +1,218 @@
+import net from 'node:net';
+import type { Logger } from '../logging/logger.js';
+import { ThrottledWarning } from '../logging/throttle.js';
+import type { Clock } from '../runtime/clock.js';
+import { MessageQueue } from './queue.js';
+import type { AccessLogStats } from './stats.js';
+
+/** As Go kuma-dp's sender. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Waits before reconnecting to a backend that could not be reached: 1s, doubling up to 30s. */
+export const RETRY_BASE_MS = 1_000;
+export const RETRY_MAX_MS = 30_000;
+/**
+ * Most bytes joined into one write, and most bytes left in the connection's own buffer: beyond
+ * that a slow backend's lines wait in the queue, where the buffer bound applies.
+ */
+const BATCH_BYTES = 64 * 1024;
+const WARN_INTERVAL_MS = 30_000;
+
+interface Batch {
+  readonly messages: string[];
+  readonly sizes: number[];
+}
+
+export interface BackendOptions {
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** Most bytes of lines kept while the backend is down or slow; 0 keeps none. */
+  readonly bufferBytes: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stats: AccessLogStats;
+}
+
+/**
+ * One TCP log collector: a connection opened on first use and kept, and the lines waiting for it.
+ * While it is down or slow, lines wait in memory up to the buffer, oldest dropped first; a line
+ * never waits on the connection, so Envoy never waits on the backend.
+ */
+export class Backend {
+  /** Order of last use among the backends, to close the least recently used one. */
+  lastUsed = 0;
+  private readonly queue: MessageQueue;
+  private socket?: net.Socket;
+  private connected = false;
+  /** Handed to the connection, not yet written to the kernel: put back if the connection fails. */
+  private inFlight: Batch[] = [];
+  private wroteSinceConnect = false;
+  private failures = 0;
+  private nextAttemptAt = 0;
+  private retry?: unknown;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly downWarning: ThrottledWarning;
+  private readonly fullWarning: ThrottledWarning;
+
+  constructor(private readonly options: BackendOptions) {
+    this.queue = new MessageQueue(options.stats);
+    this.downWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
+    this.fullWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
+  }
+
+  /** Queues a message; `service()` sends it. */
+  push(message: string): void {
+    this.queue.push(message, Buffer.byteLength(message));
+  }
+
+  /** Sends what the connection takes now, connects when needed, drops the oldest beyond the buffer. */
+  service(): void {
+    if (this.closed) return;
+    if (this.connected) this.pump();
+    else this.ensureConnection();
+    this.trim();
+  }
+
+  /** Connects at once if lines wait, whatever the backoff: the agent is stopping. */
+  hurry(): void {
+    if (this.retry !== undefined) this.options.clock.clearTimeout(this.retry);
+    this.retry = undefined;
+    this.nextAttemptAt = 0;
+    this.service();
+  }
+
+  /** Settles once every queued line was written to the connection. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Closes the connection; the lines still waiting are dropped and counted. Returns how many. */
+  close(): number {
+    this.closed = true;
+    if (this.retry !== undefined) this.options.clock.clearTimeout(this.retry);
+    this.retry = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    const dropped = this.queue.clear() + this.inFlight.reduce((sum, batch) => sum + batch.messages.length, 0);
+    this.inFlight = [];
+    this.options.stats.dropped += dropped;
+    // With nothing left to write, end() lets the kernel deliver the last lines before the FIN.
+    if (dropped === 0) socket?.end(() => socket.destroy());
+    else socket?.destroy();
+    this.notifyIdle();
+    return dropped;
+  }
+
+  private get idle(): boolean {
+    return this.closed || (this.queue.length === 0 && this.inFlight.length === 0);
+  }
+
+  private pump(): void {
+    const socket = this.socket!;
+    while (this.queue.length > 0 && socket.writableLength < BATCH_BYTES) {
+      const batch: Batch = { messages: [], sizes: [] };
+      let bytes = 0;
+      while (this.queue.length > 0 && bytes < BATCH_BYTES) {
+        const size = this.queue.peekSize();
+        batch.sizes.push(size);
+        batch.messages.push(this.queue.shift());
+        bytes += size;
+      }
+      this.inFlight.push(batch);
+      socket.write(batch.messages.join(''), (error) => this.written(socket, error));
+    }
+    this.notifyIdle();
+  }
+
+  private written(socket: net.Socket, error: Error | null | undefined): void {
+    // A failed write is handled when the connection closes: its lines go back to the queue.
+    if (error || socket !== this.socket) return;
+    const batch = this.inFlight.shift()!;
+    this.options.stats.sent += batch.messages.length;
+    this.wroteSinceConnect = true;
+    this.failures = 0;
+    this.pump();
+  }
+
+  private trim(): void {
+    let dropped = 0;
+    while (this.queue.bytes > this.options.bufferBytes) {
+      this.queue.shift();
+      dropped += 1;
+    }
+    if (dropped === 0) return;
+    this.options.stats.dropped += dropped;
+    const { address, bufferBytes, logger } = this.options;
+    this.fullWarning.warn(logger, { address, droppedLines: dropped, bufferBytes }, 'access-log buffer full: dropped the oldest lines');
+  }
+
+  private ensureConnection(): void {
+    if (this.socket || this.retry !== undefined || this.queue.length === 0) return;
+    const { clock } = this.options;
+    const wait = this.nextAttemptAt - clock.now();
+    if (wait > 0) {
+      this.retry = clock.setTimeout(() => {
+        this.retry = undefined;
+        this.service();
+      }, wait);
+      return;
+    }
+    this.connect();
+  }
+
+  private connect(): void {
+    const { host, port, clock } = this.options;
+    const socket = net.connect({ host, port });
+    this.socket = socket;
+    this.connected = false;
+    this.wroteSinceConnect = false;
+    socket.setNoDelay(true);
+    let failure: Error | undefined;
+    const timer = clock.setTimeout(() => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS}ms`)), CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clock.clearTimeout(timer);
+      this.connected = true;
+      this.options.logger.info({ address: this.options.address, bufferedLines: this.queue.length }, 'connected to the access-log backend');
+      this.service();
+    });
+    socket.on('error', (error) => (failure = error));
+    // A log collector has nothing to say; whatever it sends is read and thrown away.
+    socket.resume();
+    socket.once('close', () => {
+      clock.clearTimeout(timer);
+      this.disconnected(socket, failure);
+    });
+  }
+
+  private disconnected(socket: net.Socket, failure: Error | undefined): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    const wasConnected = this.connected;
+    this.connected = false;
+    if (this.inFlight.length > 0) {
+      this.queue.unshiftAll(this.inFlight.flatMap((batch) => batch.messages), this.inFlight.flatMap((batch) => batch.sizes));
+      this.inFlight = [];
+    }
+    const { clock, logger, address } = this.options;
+    // A connection that took lines and then broke is reopened at once; one that took nothing
+    // (refused, timed out, closed at once) is retried with backoff, not once per line.
+    if (this.wroteSinceConnect) {
+      this.nextAttemptAt = clock.now();
+    } else {
+      this.failures += 1;
+      this.nextAttemptAt = clock.now() + Math.min(RETRY_BASE_MS * 2 ** (this.failures - 1), RETRY_MAX_MS);
+    }
+    const fields = { address, err: failure?.message ?? 'closed by the backend', bufferedLines: this.queue.length };
+    this.downWarning.warn(logger, fields, wasConnected ? 'lost the connection to the access-log backend' : 'cannot connect to the access-log backend');
+    this.service();
+  }
+
+  private notifyIdle(): void {
+    if (!this.idle || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
