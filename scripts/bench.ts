@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startControlPlane } from '../stand-ins/control-plane.js';
 import { repoRoot } from '../stand-ins/paths.js';
+import { accessLogRun, type AccessLogRun } from './bench/access-logs.js';
 import { agentEntry } from './bench/agent.js';
 import { BACKOFF_MS, DRAIN_MS, idleRuns, lifecycleRun, scaleRun, type LifecycleRun } from './bench/figures.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';
@@ -14,6 +15,7 @@ import { median, round } from './bench/stats.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 20);
 const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3);
+const ACCESS_LOG_LINES = Number(process.env.BENCH_ACCESS_LOG_LINES ?? 200_000);
 const SETTLE_MS = 5000;
 const CPU_WINDOW_MS = 10_000;
 const MB = 1024 * 1024;
@@ -44,6 +46,24 @@ function ratioFigure(
     ...(maxRatio !== undefined && { goal: `≤ ${maxRatio}x`, met: ratio <= maxRatio }),
     runs: runs.map((r) => round(r, 2)),
     ...(note && { note }),
+  };
+}
+
+/** A rate where more is better: the goal is a least share of the baseline's rate. */
+function rateFigure(id: string, name: string, runs: readonly number[], baselineRuns: readonly number[], baselineName: string, minRatio: number, note: string): Figure {
+  const ratio = median(runs) / median(baselineRuns);
+  return {
+    id,
+    name,
+    unit: 'lines/s',
+    value: Math.round(median(runs)),
+    baseline: Math.round(median(baselineRuns)),
+    baselineName,
+    ratio: round(ratio, 2),
+    goal: `≥ ${minRatio}x`,
+    met: ratio >= minRatio,
+    runs: runs.map((r) => Math.round(r)),
+    note,
   };
 }
 
@@ -86,6 +106,12 @@ async function main(): Promise<void> {
       scale.push(await scaleRun(cp.url, SCALE, SETTLE_MS));
     }
 
+    const logs: AccessLogRun[] = [];
+    for (let i = 1; i <= RUNS; i++) {
+      progress(`figure 7: ${ACCESS_LOG_LINES} access-log lines through the streamer and by a plain copy, run ${i}/${RUNS}`);
+      logs.push(await accessLogRun(ACCESS_LOG_LINES));
+    }
+
     const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
     const figures: Figure[] = [
       ratioFigure('1', 'Start to Envoy start', 'ms', pick('startToEnvoyMs'), pick('bareStartMs'), 'node -e 0', 4,
@@ -113,6 +139,8 @@ async function main(): Promise<void> {
         `${SCALE} agents + ${SCALE} fake Envoys on ${os.availableParallelism()} CPUs`),
       ratioFigure('6b', `${SCALE} agents at once: total agent RSS`, 'MB', scale.map((r) => r.totalAgentRssBytes / MB),
         scale.map((r) => r.totalBareRssBytes / MB), `${SCALE}× idle node`, undefined),
+      rateFigure('7', 'Access-log lines through the streamer', logs.map((r) => r.streamerLinesPerS), logs.map((r) => r.copyLinesPerS),
+        'plain copy', 0.5, `Envoy's JSON lines \`cat\` into the pipe → a TCP collector, first byte to last; dropped: ${logs.reduce((sum, r) => sum + r.dropped, 0)}`),
     ];
 
     const rendered = table(figures);
@@ -132,7 +160,7 @@ async function main(): Promise<void> {
         memoryMB: Math.round(os.totalmem() / MB),
       },
       agentEntry: path.relative(repoRoot, agentEntry),
-      settings: { runs: RUNS, scale: SCALE, scaleRuns: SCALE_RUNS, settleMs: SETTLE_MS, cpuWindowMs: CPU_WINDOW_MS, drainMs: DRAIN_MS, backoffMs: BACKOFF_MS },
+      settings: { runs: RUNS, scale: SCALE, scaleRuns: SCALE_RUNS, accessLogLines: ACCESS_LOG_LINES, settleMs: SETTLE_MS, cpuWindowMs: CPU_WINDOW_MS, drainMs: DRAIN_MS, backoffMs: BACKOFF_MS },
       figures,
       table: rendered,
     };

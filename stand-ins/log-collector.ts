@@ -17,6 +17,10 @@ export interface LogCollector {
   /** Everything received, over all connections, in arrival order (when kept). */
   text(): string;
   readonly bytes: number;
+  /** performance.now() of the first byte received. */
+  readonly firstByteAt: number | undefined;
+  /** Resolves with performance.now() once `bytes` in all have been received. */
+  receivedBytes(bytes: number): Promise<number>;
   /** Connections accepted so far, and those still open. */
   readonly connections: number;
   readonly open: number;
@@ -30,6 +34,8 @@ export async function startLogCollector(options: LogCollectorOptions = {}): Prom
   const chunks: Buffer[] = [];
   const sockets = new Set<net.Socket>();
   let bytes = 0;
+  let firstByteAt: number | undefined;
+  const waiters: Array<{ bytes: number; resolve: (at: number) => void }> = [];
   let connections = 0;
   const server = net.createServer((socket) => {
     connections += 1;
@@ -41,8 +47,14 @@ export async function startLogCollector(options: LogCollectorOptions = {}): Prom
       return;
     }
     socket.on('data', (chunk: Buffer) => {
+      const at = performance.now();
+      firstByteAt ??= at;
       bytes += chunk.length;
       if (keep) chunks.push(chunk);
+      for (const waiter of waiters.filter((w) => w.bytes <= bytes)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(at);
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -57,6 +69,11 @@ export async function startLogCollector(options: LogCollectorOptions = {}): Prom
     get bytes() {
       return bytes;
     },
+    get firstByteAt() {
+      return firstByteAt;
+    },
+    receivedBytes: (target) =>
+      target <= bytes ? Promise.resolve(performance.now()) : new Promise((resolve) => waiters.push({ bytes: target, resolve })),
     get connections() {
       return connections;
     },

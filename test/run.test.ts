@@ -246,6 +246,7 @@ describe('kuma-dp run refuses bad input before anything starts', () => {
     { name: 'a bad Envoy log level', args: ['run', '--envoy-log-level', 'loud'], message: /invalid --envoy-log-level "loud"/ },
     { name: 'a missing Envoy', args: ['run', '--binary-path', '/nonexistent/envoy'], message: /invalid --binary-path "\/nonexistent\/envoy": no executable Envoy found/ },
     { name: 'the same port for readiness and admin', args: ['run', '--admin-port', '9950', '--readiness-port', '9950'], message: /invalid --readiness-port 9950: it is also the --admin-port/ },
+    { name: 'a nonsense access-log buffer', args: ['run', '--access-log-buffer', '1MB'], message: /invalid --access-log-buffer "1MB": expected a size such as 512KiB/ },
     { name: 'an unknown flag', args: ['run', '--admin-prot', '9901'], message: /Unknown argument/, code: 2 },
   ];
   for (const { name, args, env, message, code } of cases) {

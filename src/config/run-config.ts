@@ -45,6 +45,8 @@ export interface RunConfig {
   readonly configDir?: string;
   /** 0 turns the readiness endpoint off. */
   readonly readinessPort: number;
+  /** Per access-log backend, the most bytes of lines kept while it is down or slow. */
+  readonly accessLogBufferBytes: number;
   readonly logLevel: LogLevel;
   /** `kuma-dp run -- <app> [args]`: the application started once the dataplane is ready. */
   readonly app?: readonly string[];
@@ -114,6 +116,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     },
     configDir: get('configDir'),
     readinessPort,
+    accessLogBufferBytes: must('accessLogBuffer'),
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };

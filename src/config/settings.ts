@@ -1,5 +1,6 @@
 import { parseDuration } from './duration.js';
 import { UserError } from './errors.js';
+import { parseByteSize } from './size.js';
 import {
   oneOf,
   parseBoolean,
@@ -230,6 +231,13 @@ export const RUN_SETTINGS = {
     describe: 'How long Envoy may take to exit after SIGTERM before it is killed',
     default: '5s',
     parse: parseDuration,
+  }),
+  accessLogBuffer: setting({
+    flag: 'access-log-buffer',
+    env: ['KUMA_DATAPLANE_RUNTIME_ACCESS_LOG_BUFFER'],
+    describe: 'Per TCP access-log backend, the most log lines kept in memory while it is down or slow, e.g. 512KiB (0: none)',
+    default: '1MiB',
+    parse: parseByteSize(64 * 1024 * 1024),
   }),
   readinessPort: setting({
     flag: 'readiness-port',

@@ -1,0 +1,97 @@
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { startLogCollector } from '../../stand-ins/log-collector.js';
+import { agentEntry } from './agent.js';
+import { exited, spawnTracked, tempDir } from './processes.js';
+
+/** Big enough that nothing is dropped: the figure is throughput, not the buffer. */
+const BUFFER_BYTES = 64 * 1024 * 1024;
+const RUN_TIMEOUT_MS = 120_000;
+
+/** The node flags of the agent's `#!` line, so that the streamer runs as it does in the agent. */
+function agentNodeFlags(): string[] {
+  const shebang = readFileSync(agentEntry, 'utf8').split('\n', 1)[0]!;
+  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
+export interface AccessLogRun {
+  /** Lines per second through the streamer: `cat` into the pipe → the collector. */
+  streamerLinesPerS: number;
+  /** Lines per second of a plain Node copy of the same file into a collector. */
+  copyLinesPerS: number;
+  /** Lines the streamer dropped (should be 0). */
+  dropped: number;
+}
+
+/**
+ * `lines` access-log entries as Envoy renders Kuma's default MeshAccessLog TCP format (JSON with
+ * a string message), written to a file; returns it with the bytes the collector should receive.
+ */
+export function accessLogInput(lines: number, address: string): { file: string; messageBytes: number } {
+  const file = path.join(tempDir('kuma-dp-bench-al-'), 'access.log');
+  let text = '';
+  let messageBytes = 0;
+  for (let i = 0; i < lines; i++) {
+    const message =
+      `[2024-05-01T10:00:${String(i % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}Z] - default ` +
+      `127.0.0.1(unknown)->10.0.${(i >> 8) % 256}.${i % 256}:8080(other-meshservice-tcp) took ${i % 97}ms, ` +
+      `sent ${(i * 7) % 10_000} bytes, received: ${(i * 13) % 10_000} bytes\n`;
+    text += `${JSON.stringify({ address, message })}\n`;
+    messageBytes += Buffer.byteLength(message);
+  }
+  writeFileSync(file, text);
+  return { file, messageBytes };
+}
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${RUN_TIMEOUT_MS}ms`)), RUN_TIMEOUT_MS)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Figure 7, one run: the same file goes (a) through the streamer, written into its pipe by `cat`
+ * as Envoy would write it, and (b) straight into a collector by a Node `pipe()`. Each rate counts
+ * from the collector's first byte to its last, so that neither side's process start is in it.
+ */
+export async function accessLogRun(lines: number): Promise<AccessLogRun> {
+  // The address in the lines must be the collector's, so the collector comes first.
+  const sink = await startLogCollector({ keep: false });
+  const copySink = await startLogCollector({ keep: false });
+  try {
+    const input = accessLogInput(lines, sink.address);
+    const inputBytes = readFileSync(input.file).length;
+
+    const copier = spawnTracked(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'), net = require('node:net');` +
+        `fs.createReadStream(process.argv[1]).pipe(net.connect(Number(process.argv[2]), '127.0.0.1'));`,
+      input.file,
+      String(copySink.port),
+    ], { stdio: 'ignore' });
+    const copyEnd = await within(copySink.receivedBytes(inputBytes), 'plain copy');
+    copier.kill('SIGKILL');
+    const copyMs = copyEnd - copySink.firstByteAt!;
+
+    const pipePath = path.join(path.dirname(input.file), 'kuma-al-bench-default.sock');
+    const child = spawnTracked(process.execPath, [...agentNodeFlags(), path.join(import.meta.dirname, 'access-log-streamer.js'), pipePath, String(BUFFER_BYTES)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const output = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    if ((await within(output.next(), 'streamer start')).value !== 'ready') throw new Error('the bench streamer did not start');
+    const pipe = openSync(pipePath, 'w');
+    const writer = spawnTracked('cat', [input.file], { stdio: ['ignore', pipe, 'inherit'] });
+    closeSync(pipe);
+    const end = await within(sink.receivedBytes(input.messageBytes), 'streamer');
+    const streamMs = end - sink.firstByteAt!;
+    await exited(writer);
+    child.kill('SIGTERM');
+    const stats = JSON.parse(String((await within(output.next(), 'streamer stop')).value)) as { dropped: number };
+    await exited(child);
+    return { streamerLinesPerS: (lines * 1000) / streamMs, copyLinesPerS: (lines * 1000) / copyMs, dropped: stats.dropped };
+  } finally {
+    await sink.close();
+    await copySink.close();
+  }
+}
