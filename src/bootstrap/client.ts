@@ -88,7 +88,7 @@ export async function fetchBootstrap(
       throw new BootstrapError(`gave up fetching the bootstrap from ${url.origin} after ${attempt} attempts: ${result.reason}`);
     }
     options.logger.warn(
-      { attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
+      { event: 'bootstrap-retry', attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
       'could not fetch the bootstrap, retrying',
     );
     await wait(options.retryBackoffMs, signal);
