@@ -1,4 +1,4 @@
-export const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGHUP'] as const;
+const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGHUP'] as const;
 
 /**
  * Takes over the signals the agent handles from the very start, so that a SIGTERM that arrives

@@ -6,7 +6,7 @@ import { tokenSetting, type TokenSetting } from '../bootstrap/token.js';
 import { UserError } from '../errors.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 
-export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
+type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
 
 /** Everything `kuma-dp run` needs, validated once. Nothing else reads argv or the environment. */
 export interface RunConfig {

@@ -259,6 +259,6 @@ export function resolveSetting<T>(
   return spec.default === undefined ? undefined : parse(spec.default, `default of --${spec.flag ?? spec.env[0]}`);
 }
 
-export function isRepeatable<T>(spec: AnySetting<T>): spec is Setting<T, readonly string[]> {
+function isRepeatable<T>(spec: AnySetting<T>): spec is Setting<T, readonly string[]> {
   return spec.kind === 'array';
 }
