@@ -3,20 +3,29 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
 import { startReadinessServer } from '../src/readiness/server.js';
+import type { Readiness } from '../src/runtime/readiness.js';
 import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
 import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
 import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 
 describe('readiness server', () => {
-  it('answers /ready from the state it was given, and nothing else', async (t) => {
-    const server = await startReadinessServer({ port: 0 });
+  it('answers /ready and /ready/<mesh>/<name> from the state it is given, /status as JSON, and nothing else', async (t) => {
+    let current: Readiness = 'NOT_READY';
+    const server = await startReadinessServer({
+      port: 0,
+      readiness: (path) => (path === '' ? current : path === 'demo/web' ? 'READY' : undefined),
+      status: () => ({ dataplanes: [] }),
+    });
     t.after(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
     assert.equal(await readinessAnswer(server.port), '503 NOT_READY');
-    server.set('READY');
+    current = 'READY';
     assert.equal(await readinessAnswer(server.port), '200 READY');
-    server.set('TERMINATING');
+    current = 'TERMINATING';
     assert.equal(await readinessAnswer(server.port), '503 TERMINATING');
+    assert.equal((await fetch(`${url}/ready/demo/web`)).status, 200);
+    assert.equal((await fetch(`${url}/ready/demo/other`)).status, 404);
+    assert.deepEqual(await (await fetch(`${url}/status`)).json(), { dataplanes: [] });
     assert.equal((await fetch(`${url}/other`)).status, 404);
     assert.equal((await fetch(`${url}/ready`, { method: 'POST' })).status, 405);
   });
@@ -26,7 +35,7 @@ describe('readiness server', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     t.after(() => holder.close());
     const port = (holder.address() as { port: number }).port;
-    await assert.rejects(startReadinessServer({ port }), (error: Error) => {
+    await assert.rejects(startReadinessServer({ port, readiness: () => 'READY' }), (error: Error) => {
       assert.ok(error instanceof UserError);
       assert.match(error.message, new RegExp(`^readiness port ${port} is already in use on 127\\.0\\.0\\.1: .*--readiness-port`));
       return true;

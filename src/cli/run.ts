@@ -44,7 +44,7 @@ export async function run(context: RunContext): Promise<number> {
   const binary = lookupBinary(config.envoy.binaryPath, { pathEnv, cwd: context.cwd, selfDir: context.selfDir });
   // Envoy answers `--version` while the rest of the agent (undici, execa, pino, yaml) loads: both
   // take tens of milliseconds, and this way they overlap.
-  const [build, { runAgent }] = await Promise.all([inspectBinary(binary), import('../agent/agent.js')]);
+  const [build, { runSingle }] = await Promise.all([inspectBinary(binary), import('../agent/single.js')]);
   const app = config.app && { binary: lookupApp(config.app[0]!, pathEnv, context.cwd), args: config.app.slice(1) };
-  return runAgent({ config, env: context.env, token, binary, build, ...(app && { app }) }, { stderrIsTTY: context.stderrIsTTY, signals });
+  return runSingle({ config, env: context.env, token, binary, build, ...(app && { app }) }, { stderrIsTTY: context.stderrIsTTY, signals });
 }

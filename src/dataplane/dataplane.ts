@@ -44,6 +44,8 @@ export interface DataplaneSpec {
 /** What the process around a dataplane needs of it. */
 export interface Dataplane {
   readonly status: Feed<DataplaneStatus>;
+  /** The supervisor's state: Envoy's pid, restarts, last exit. */
+  readonly supervisor: Feed<State>;
   /** Hands a signal to the dataplane's supervisor. */
   signal(signal: NodeJS.Signals): void;
   /** Settles with the exit code once every component stopped and the work dir is cleaned up. */
@@ -205,5 +207,5 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     cleanUp();
     return outcome.component === envoy.name && !outcome.error ? (envoy.exitCode ?? 1) : 1;
   });
-  return { status, signal: (signal) => envoy.signal(signal), done };
+  return { status, supervisor: context.supervisor, signal: (signal) => envoy.signal(signal), done };
 }
