@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 const UNIT_BYTES: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
