@@ -1,7 +1,7 @@
 // A stand-in for the envoy binary, built from /work/shared/CONTRACTS.md §2: same command line,
 // exit codes, signals and admin API as Envoy 1.34, with xDS and crashes simulated. See the
 // FAKE_ENVOY_* variables below for the knobs tests turn.
-import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, mkdirSync, open, openSync, closeSync, readFileSync, renameSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -536,6 +536,22 @@ function goLive(): void {
   log('info', 'config', 'all dependencies initialized. starting workers');
 }
 
+// FAKE_ENVOY_ACCESS_LOG='{"path": "...", "lines": ["..."]}' stands for a listener from xDS with a
+// file access logger on `path` (a MeshAccessLog TCP backend: kuma-cp's named pipe) and the entries
+// its connections log. Opened as Envoy's access-log manager opens a file: O_WRONLY|O_APPEND|O_CREAT,
+// 0644, so with nobody reading a FIFO the open waits, and with nothing there a regular file appears.
+function writeAccessLog(): void {
+  if (!env.FAKE_ENVOY_ACCESS_LOG) return;
+  const { path, lines } = JSON.parse(env.FAKE_ENVOY_ACCESS_LOG) as { path: string; lines: string[] };
+  open(path, 'a', 0o644, (error, fd) => {
+    if (error) return log('critical', 'main', `unable to open access log file ${path}: ${error.message}`);
+    write(fd, lines.map((line) => `${line}\n`).join(''), (failure) => {
+      if (failure) log('warning', 'main', `access log write to ${path} failed: ${failure.message}`);
+      else record('access-log.log', { path, lines: lines.length });
+    });
+  });
+}
+
 if (field(bootstrap, 'dynamicResources') === undefined) {
   goLive();
 } else if (env.FAKE_ENVOY_NO_XDS === '1') {
@@ -552,6 +568,7 @@ if (field(bootstrap, 'dynamicResources') === undefined) {
     log('info', 'upstream', 'cds: added/updated 1 cluster(s), skipped 0 unmodified cluster(s)');
     log('info', 'upstream', 'lds: add/update listener');
     goLive();
+    writeAccessLog();
   }, Number(env.FAKE_ENVOY_XDS_DELAY_MS ?? 50));
 }
 

@@ -10,7 +10,7 @@ import { goJson, parseLine } from '../src/accesslogs/entry.js';
 import { openFifo } from '../src/accesslogs/fifo.js';
 import { LineSplitter } from '../src/accesslogs/lines.js';
 import { MAX_BACKENDS } from '../src/accesslogs/pool.js';
-import { AccessLogStreamer, ACCESS_LOG_FEATURE } from '../src/accesslogs/streamer.js';
+import { accessLogStreamer, ACCESS_LOG_FEATURE } from '../src/accesslogs/component.js';
 import { formatByteSize, parseByteSize } from '../src/config/size.js';
 import { accessLogPipePath } from '../src/dataplane/sockets.js';
 import { realClock } from '../src/runtime/clock.js';
@@ -19,6 +19,7 @@ import { ReadinessGates } from '../src/runtime/readiness.js';
 import { freePort } from '../stand-ins/control-plane.js';
 import { startLogCollector, type LogCollector } from '../stand-ins/log-collector.js';
 import { tempDir, waitUntil } from './helpers/agent.js';
+import { startDataplane } from './helpers/readiness.js';
 
 const KiB = 1024;
 const WAIT_MS = 20_000;
@@ -52,7 +53,7 @@ async function collector(options: Parameters<typeof startLogCollector>[0] = {}):
 /** A streamer on a fresh FIFO under a temp work dir, started; stopped after the test. */
 async function streamer(options: { bufferBytes?: number; pipePath?: string } = {}) {
   const pipePath = options.pipePath ?? accessLogPipePath(tempDir('kuma-dp-al-'), 'backend', 'default');
-  const component = new AccessLogStreamer({ pipePath, bufferBytes: options.bufferBytes ?? 1024 * KiB, clock: realClock });
+  const component = accessLogStreamer({ pipePath, bufferBytes: options.bufferBytes ?? 1024 * KiB, clock: realClock });
   const logs = captureLogs();
   const running: Running = await component.start({ logger: logs.logger, readiness: new ReadinessGates() });
   let stopped = false;
@@ -136,7 +137,7 @@ describe('--access-log-buffer sizes', () => {
 
 describe('access-log streamer', () => {
   it('asks kuma-cp for named-pipe access logs and is resilient', () => {
-    const component = new AccessLogStreamer({ pipePath: '/nonexistent', bufferBytes: 0, clock: realClock });
+    const component = accessLogStreamer({ pipePath: '/nonexistent', bufferBytes: 0, clock: realClock });
     assert.deepEqual(component.features, [ACCESS_LOG_FEATURE]);
     assert.equal(ACCESS_LOG_FEATURE, 'feature-tcp-accesslog-via-named-pipe');
     assert.equal(component.resilient, true);
@@ -168,7 +169,7 @@ describe('access-log streamer', () => {
     const dir = tempDir('kuma-dp-al-');
     const pipePath = path.join(dir, 'kuma-al-x-default.sock');
     mkdirSync(pipePath);
-    const component = new AccessLogStreamer({ pipePath, bufferBytes: 0, clock: realClock });
+    const component = accessLogStreamer({ pipePath, bufferBytes: 0, clock: realClock });
     await assert.rejects(component.start({ logger: pino({ level: 'silent' }), readiness: new ReadinessGates() }), /cannot replace .*kuma-al-x-default\.sock/);
   });
 
@@ -392,5 +393,31 @@ describe('access-log streamer', () => {
     }
     symlinkSync(open, path.join(dir, 'link.sock'));
     await assert.rejects(openFifo(path.join(dir, 'link.sock')), /ELOOP/);
+  });
+});
+
+describe('access logs through the agent', () => {
+  it('asks kuma-cp for named-pipe access logs and streams what Envoy writes, across an Envoy crash', async () => {
+    const sink = await collector();
+    const workDir = tempDir();
+    const pipePath = accessLogPipePath(workDir, 'ratings-v1', 'bookinfo');
+    const lines = [JSON.stringify({ address: sink.address, message: 'from envoy\n' }), `${sink.address};legacy`];
+    const { agent, cp, adminPort } = await startDataplane(['--drain-time', '0s', '--envoy-restart-backoff', '100ms'], {
+      KUMA_DATAPLANE_RUNTIME_CONFIG_DIR: workDir,
+      FAKE_ENVOY_ACCESS_LOG: JSON.stringify({ path: pipePath, lines }),
+    });
+    await received(sink, 'from envoy\nlegacy\n');
+    assert.ok((cp.requests[0]!.body as { features: string[] }).features.includes(ACCESS_LOG_FEATURE));
+    assert.ok(lstatSync(pipePath).isFIFO());
+
+    // A crash: the new Envoy opens the same pipe and its lines come through the same streamer.
+    await fetch(`http://127.0.0.1:${adminPort}/fake/crash?code=1`, { method: 'POST' }).catch(() => undefined);
+    await received(sink, 'from envoy\nlegacy\n'.repeat(2), "the restarted Envoy's lines");
+    assert.equal(sink.connections, 1, 'the connection to the backend outlived Envoy');
+
+    agent.kill('SIGTERM');
+    assert.equal((await agent.exited).code, 0);
+    assert.equal(existsSync(pipePath), false, 'the pipe is gone');
+    await waitUntil(() => sink.open === 0, WAIT_MS, 'the connection closed');
   });
 });

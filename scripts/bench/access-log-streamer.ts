@@ -1,13 +1,13 @@
 // The access-log streamer alone in its own process, for `npm run bench`: as in the agent, apart
 // from the process writing into the pipe and from the collector. Prints `ready` once the pipe is
 // open; on SIGTERM stops (flushing) and prints its stats as JSON.
-import { AccessLogStreamer } from '../../src/accesslogs/streamer.js';
+import { accessLogStreamer } from '../../src/accesslogs/component.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { realClock } from '../../src/runtime/clock.js';
 import { ReadinessGates } from '../../src/runtime/readiness.js';
 
 const [pipePath, bufferBytes] = process.argv.slice(2);
-const streamer = new AccessLogStreamer({ pipePath: pipePath!, bufferBytes: Number(bufferBytes), clock: realClock });
+const streamer = accessLogStreamer({ pipePath: pipePath!, bufferBytes: Number(bufferBytes), clock: realClock });
 const running = await streamer.start({
   logger: createLogger({ level: 'warn', base: {}, pretty: false }),
   readiness: new ReadinessGates(),

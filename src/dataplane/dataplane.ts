@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { accessLogStreamer } from '../accesslogs/component.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
@@ -24,6 +25,7 @@ import { ReadinessGates, type Readiness } from '../runtime/readiness.js';
 import type { Policy, State } from '../supervisor/machine.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentVersion } from '../version.js';
+import { accessLogPipePath } from './sockets.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
 import { openWorkDir } from './workdir.js';
@@ -80,8 +82,14 @@ export interface DataplaneOptions {
  * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
  * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
  */
-function sideComponents(_context: DataplaneContext): Component[] {
-  return [];
+function sideComponents(context: DataplaneContext, clock: Clock): Component[] {
+  const { config, workDir } = context;
+  const accessLogs = accessLogStreamer({
+    pipePath: accessLogPipePath(workDir, config.dataplane.name, config.dataplane.mesh),
+    bufferBytes: config.accessLogBufferBytes,
+    clock,
+  });
+  return [accessLogs];
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -147,7 +155,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const env = childEnvironment(spec.env);
   const version = agentVersion();
   const maxHeapSizeBytes = cgroupMemoryLimit();
-  const side = sideComponents(context);
+  const side = sideComponents(context, clock);
   const envoy = envoyComponent({
     policy: policyOf(config),
     clock,
