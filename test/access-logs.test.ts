@@ -86,32 +86,58 @@ async function writer(pipePath: string) {
 const received = (sink: LogCollector, text: string, what = 'the expected bytes') =>
   waitUntil(() => sink.text().length >= text.length, WAIT_MS, what).then(() => assert.equal(sink.text(), text));
 
+/** A line as the streamer reads it, with its newline, and what it makes of it. */
+function entry(line: string) {
+  const parsed = parseLine(Buffer.from(`${line}\n`));
+  return parsed && { address: parsed.address, message: parsed.message.toString() };
+}
+
 describe('access-log lines (Go kuma-dp streamer rules)', () => {
   it('sends a JSON string message as is and an object message as sorted JSON with a newline', () => {
-    assert.deepEqual(parseLine('{"address":"127.0.0.1:5","message":"hello\\n"}'), { address: '127.0.0.1:5', message: 'hello\n' });
-    assert.deepEqual(parseLine('{"address":"127.0.0.1:5","message":{"b":"2","a":"1"}}'), { address: '127.0.0.1:5', message: '{"a":"1","b":"2"}\n' });
-    assert.deepEqual(parseLine('{"address":"h:1","message":"no newline"}'), { address: 'h:1', message: 'no newline' });
+    assert.deepEqual(entry('{"address":"127.0.0.1:5","message":"hello\\n"}'), { address: '127.0.0.1:5', message: 'hello\n' });
+    assert.deepEqual(entry('{"address":"127.0.0.1:5","message":{"b":"2","a":"1"}}'), { address: '127.0.0.1:5', message: '{"a":"1","b":"2"}\n' });
+    assert.deepEqual(entry('{"address":"h:1","message":"no newline"}'), { address: 'h:1', message: 'no newline' });
   });
 
-  it('reads the legacy address;message form, split at the first ; with the newline kept', () => {
-    assert.deepEqual(parseLine('127.0.0.1:5;plain;text'), { address: '127.0.0.1:5', message: 'plain;text\n' });
-    assert.deepEqual(parseLine('{not json;x'), { address: '{not json', message: 'x\n' });
+  it('reads the common line without JSON.parse, and every other JSON line with it, alike', () => {
+    const cases = [
+      ['{"address":"h:1","message":"[2024] took 3ms\\n"}', '[2024] took 3ms\n'],
+      ['{"address":"h:1","message":"\\n"}', '\n'],
+      ['{"address":"h:1","message":"tab\\there\\n"}', 'tab\there\n'],
+      ['{"address":"h:1","message":"quote \\" and \\\\ \\u00e9\\n"}', 'quote " and \\ é\n'],
+      ['{"address":"h:1","message":"é\\n"}', 'é\n'],
+      ['{"address":"h:1","message":"a\\n","extra":"b\\n"}', 'a\n'],
+      ['{"message":"first\\n","address":"h:1"}', 'first\n'],
+      ['{ "address": "h:1", "message": "spaced\\n" }', 'spaced\n'],
+    ];
+    for (const [line, message] of cases) assert.deepEqual(entry(line!), { address: 'h:1', message }, line);
+    assert.deepEqual(entry('{"address":"h:1","message":"unterminated\\n"'), undefined);
+  });
+
+  it('reads the legacy address;message form, split at the first ; with the newline kept, bytes as they are', () => {
+    assert.deepEqual(entry('127.0.0.1:5;plain;text'), { address: '127.0.0.1:5', message: 'plain;text\n' });
+    assert.deepEqual(entry('{not json;x'), { address: '{not json', message: 'x\n' });
+    const latin1 = parseLine(Buffer.from([0x68, 0x3a, 0x31, 0x3b, 0xe9, 0x0a]));
+    assert.deepEqual([...latin1!.message], [0xe9, 0x0a], 'not UTF-8, sent as is, as Go sends it');
   });
 
   it('refuses anything else', () => {
-    for (const line of ['garbage-without-separator', '', '[1,2]', '{"message":"no address"}']) assert.equal(parseLine(line), undefined, line);
+    for (const line of ['garbage-without-separator', '', '[1,2]', '{"message":"no address"}']) assert.equal(entry(line), undefined, line);
   });
 
   it('writes object messages as Go does: keys sorted at every level, integer-like keys too, HTML escaped', () => {
     assert.equal(goJson({ z: [{ y: 1, x: null }], 10: 'a', 9: true, a: '<b>&\u2028' }), '{"10":"a","9":true,"a":"\\u003cb\\u003e\\u0026\\u2028","z":[{"x":null,"y":1}]}');
-    assert.deepEqual(parseLine('{"address":"h:1"}'), { address: 'h:1', message: 'null\n' });
-    assert.deepEqual(parseLine('{"address":"h:1","message":null}'), { address: 'h:1', message: 'null\n' });
+    assert.deepEqual(entry('{"address":"h:1"}'), { address: 'h:1', message: 'null\n' });
+    assert.deepEqual(entry('{"address":"h:1","message":null}'), { address: 'h:1', message: 'null\n' });
   });
 
   it('cuts lines however the bytes were split, and drops a line over the cap whole', () => {
     const lines: string[] = [];
     let tooLong = 0;
-    const splitter = new LineSplitter((line) => lines.push(line), () => (tooLong += 1), 10);
+    const splitter = new LineSplitter((bytes, start, end) => {
+      assert.equal(bytes[end], 0x0a, 'each line is followed by its newline');
+      lines.push(bytes.toString('utf8', start, end));
+    }, () => (tooLong += 1), 10);
     for (const piece of ['ab', 'c\nde', 'f\n\n', '0123456789', '\nx', 'y\n', '01234', '567890123\nok\n', 'é'.repeat(3)]) splitter.push(Buffer.from(piece));
     assert.deepEqual(lines, ['abc', 'def', '', '0123456789', 'xy', 'ok']);
     assert.equal(tooLong, 1);

@@ -17,8 +17,9 @@ export const RETRY_MAX_MS = 30_000;
 const BATCH_BYTES = 64 * 1024;
 const WARN_INTERVAL_MS = 30_000;
 
+/** One write: the messages joined, and their sizes (to count them, or to put them back). */
 interface Batch {
-  readonly messages: string[];
+  readonly data: Buffer;
   readonly sizes: number[];
 }
 
@@ -46,6 +47,8 @@ export class Backend {
   private connected = false;
   /** Handed to the connection, not yet written to the kernel: put back if the connection fails. */
   private inFlight: Batch[] = [];
+  /** Messages pushed since the last `service()`: they may still point into the pipe's chunk. */
+  private fresh = 0;
   private wroteSinceConnect = false;
   private failures = 0;
   private nextAttemptAt = 0;
@@ -61,17 +64,23 @@ export class Backend {
     this.fullWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
   }
 
-  /** Queues a message; `service()` sends it. */
-  push(message: string): void {
-    this.queue.push(message, Buffer.byteLength(message));
+  /** Queues a message; `service()`, called before the message's bytes are reused, sends it. */
+  push(message: Buffer): void {
+    this.queue.push(message);
+    this.fresh += 1;
   }
 
-  /** Sends what the connection takes now, connects when needed, drops the oldest beyond the buffer. */
+  /**
+   * Sends what the connection takes now, connects when needed, drops the oldest beyond the
+   * buffer, and copies what waits out of the chunk it was read in.
+   */
   service(): void {
     if (this.closed) return;
     if (this.connected) this.pump();
     else this.ensureConnection();
     this.trim();
+    this.queue.ownTail(this.fresh);
+    this.fresh = 0;
   }
 
   /** Connects at once if lines wait, whatever the backoff: the agent is stopping. */
@@ -95,7 +104,7 @@ export class Backend {
     this.retry = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    const dropped = this.queue.clear() + this.inFlight.reduce((sum, batch) => sum + batch.messages.length, 0);
+    const dropped = this.queue.clear() + this.inFlight.reduce((sum, batch) => sum + batch.sizes.length, 0);
     this.inFlight = [];
     this.options.stats.dropped += dropped;
     // With nothing left to write, end() lets the kernel deliver the last lines before the FIN.
@@ -112,16 +121,18 @@ export class Backend {
   private pump(): void {
     const socket = this.socket!;
     while (this.queue.length > 0 && socket.writableLength < BATCH_BYTES) {
-      const batch: Batch = { messages: [], sizes: [] };
+      const messages: Buffer[] = [];
+      const sizes: number[] = [];
       let bytes = 0;
       while (this.queue.length > 0 && bytes < BATCH_BYTES) {
-        const size = this.queue.peekSize();
-        batch.sizes.push(size);
-        batch.messages.push(this.queue.shift());
-        bytes += size;
+        const message = this.queue.shift();
+        messages.push(message);
+        sizes.push(message.length);
+        bytes += message.length;
       }
+      const batch: Batch = { data: Buffer.concat(messages, bytes), sizes };
       this.inFlight.push(batch);
-      socket.write(batch.messages.join(''), (error) => this.written(socket, error));
+      socket.write(batch.data, (error) => this.written(socket, error));
     }
     this.notifyIdle();
   }
@@ -130,7 +141,7 @@ export class Backend {
     // A failed write is handled when the connection closes: its lines go back to the queue.
     if (error || socket !== this.socket) return;
     const batch = this.inFlight.shift()!;
-    this.options.stats.sent += batch.messages.length;
+    this.options.stats.sent += batch.sizes.length;
     this.wroteSinceConnect = true;
     this.failures = 0;
     this.pump();
@@ -192,7 +203,7 @@ export class Backend {
     const wasConnected = this.connected;
     this.connected = false;
     if (this.inFlight.length > 0) {
-      this.queue.unshiftAll(this.inFlight.flatMap((batch) => batch.messages), this.inFlight.flatMap((batch) => batch.sizes));
+      this.queue.unshiftAll(this.inFlight.flatMap(split));
       this.inFlight = [];
     }
     const { clock, logger, address } = this.options;
@@ -215,4 +226,10 @@ export class Backend {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** A batch's messages again, as views of its data. */
+function split(batch: Batch): Buffer[] {
+  let offset = 0;
+  return batch.sizes.map((size) => batch.data.subarray(offset, (offset += size)));
 }

@@ -4,9 +4,15 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /**
- * Cuts the bytes read from the pipe into lines (without their `\n`), however the writes were
- * split. A line longer than the cap is dropped whole: its bytes are skipped up to the next `\n`.
- * Memory: at most one unfinished line of up to the cap.
+ * Called with each line: `bytes[start, end)`, followed by its `\n` at `bytes[end]`. The bytes are
+ * the reader's own; whoever keeps some must copy them before the next chunk.
+ */
+export type LineHandler = (bytes: Buffer, start: number, end: number) => void;
+
+/**
+ * Cuts the bytes read from the pipe into lines, however the writes were split. A line longer
+ * than the cap is dropped whole: its bytes are skipped up to the next `\n`. Memory: at most one
+ * unfinished line of up to the cap.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -14,7 +20,7 @@ export class LineSplitter {
   private skipping = false;
 
   constructor(
-    private readonly onLine: (line: string) => void,
+    private readonly onLine: LineHandler,
     private readonly onTooLong: () => void,
     private readonly maxBytes = MAX_LINE_BYTES,
   ) {}
@@ -36,7 +42,7 @@ export class LineSplitter {
     this.partBytes += chunk.length - start;
   }
 
-  /** Drops a line begun but not ended (the writer died mid-line, or the agent stops); true if there was one. */
+  /** Drops a line begun but not ended (the agent stops); true if there was one. */
   discardUnfinished(): boolean {
     const had = this.partBytes > 0;
     this.parts = [];
@@ -52,19 +58,19 @@ export class LineSplitter {
     }
     if (this.partBytes === 0) {
       if (end - start > this.maxBytes) this.onTooLong();
-      else this.onLine(chunk.toString('utf8', start, end));
+      else this.onLine(chunk, start, end);
       return;
     }
-    const total = this.partBytes + end - start;
-    if (total > this.maxBytes) {
+    const length = this.partBytes + end - start;
+    if (length > this.maxBytes) {
       this.drop();
       return;
     }
-    this.parts.push(chunk.subarray(start, end));
-    const line = Buffer.concat(this.parts, total).toString('utf8');
+    this.parts.push(chunk.subarray(start, end + 1));
+    const line = Buffer.concat(this.parts, length + 1);
     this.parts = [];
     this.partBytes = 0;
-    this.onLine(line);
+    this.onLine(line, 0, length);
   }
 
   private drop(): void {

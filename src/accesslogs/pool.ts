@@ -32,7 +32,7 @@ export class BackendPool {
   }
 
   /** Queues a message for the backend at `address`; false when the address is not host:port. */
-  route(address: string, message: string): boolean {
+  route(address: string, message: Buffer): boolean {
     const backend = this.backends.get(address) ?? this.open(address);
     if (!backend) return false;
     backend.lastUsed = ++this.uses;
@@ -41,7 +41,10 @@ export class BackendPool {
     return true;
   }
 
-  /** Sends what was routed since the last call: one write per backend for a whole read. */
+  /**
+   * Sends what was routed since the last call: one write per backend for a whole read. Must be
+   * called before the bytes the messages were read into are reused.
+   */
   service(): void {
     for (const backend of this.touched) backend.service();
     this.touched.clear();

@@ -31,7 +31,7 @@ export class PipeReader {
   ) {
     this.badLines = new ThrottledWarning(clock, BAD_LINE_WARN_INTERVAL_MS);
     this.splitter = new LineSplitter(
-      (line) => this.line(line),
+      (bytes, start, end) => this.line(bytes, start, end),
       () => this.drop('longer than the limit of 1MiB'),
     );
     // libuv polls the descriptor: nothing blocks, and no thread of the pool is held.
@@ -62,8 +62,8 @@ export class PipeReader {
     this.socket.on('error', () => undefined);
     // Whatever the socket stream holds goes through the 'data' listener.
     while (this.socket.read() !== null);
-    const buffer = Buffer.allocUnsafe(64 * 1024);
     for (let total = 0; total < FINAL_READ_BYTES; ) {
+      const buffer = Buffer.allocUnsafe(64 * 1024);
       let bytes: number;
       try {
         bytes = readSync(this.pipe.fd, buffer);
@@ -72,15 +72,15 @@ export class PipeReader {
       }
       if (bytes === 0) break;
       this.splitter.push(buffer.subarray(0, bytes));
+      this.pool.service();
       total += bytes;
     }
     if (this.splitter.discardUnfinished()) this.drop('unfinished at stop');
-    this.pool.service();
     this.socket.destroy();
   }
 
-  private line(line: string): void {
-    const entry = parseLine(line);
+  private line(bytes: Buffer, start: number, end: number): void {
+    const entry = parseLine(bytes, start, end);
     if (!entry) return this.drop('neither JSON {"address", "message"} nor address;message');
     if (!this.pool.route(entry.address, entry.message)) this.drop(`the address ${JSON.stringify(entry.address.slice(0, 100))} is not host:port`);
   }
