@@ -15,6 +15,7 @@ export interface LogCollector {
   readonly port: number;
   readonly address: string;
   /** Everything received, over all connections, in arrival order (when kept). */
+  data(): Buffer;
   text(): string;
   readonly bytes: number;
   /** performance.now() of the first byte received. */
@@ -65,6 +66,7 @@ export async function startLogCollector(options: LogCollectorOptions = {}): Prom
   return {
     port,
     address: `127.0.0.1:${port}`,
+    data: () => Buffer.concat(chunks),
     text: () => Buffer.concat(chunks).toString('utf8'),
     get bytes() {
       return bytes;

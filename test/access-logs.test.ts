@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import pino from 'pino';
-import { goJson, parseLine } from '../src/accesslogs/entry.js';
+import { goJson, LineParser } from '../src/accesslogs/parser.js';
 import { openFifo } from '../src/accesslogs/fifo.js';
 import { LineSplitter } from '../src/accesslogs/lines.js';
 import { MAX_BACKENDS } from '../src/accesslogs/pool.js';
@@ -87,9 +87,10 @@ const received = (sink: LogCollector, text: string, what = 'the expected bytes')
   waitUntil(() => sink.text().length >= text.length, WAIT_MS, what).then(() => assert.equal(sink.text(), text));
 
 /** A line as the streamer reads it, with its newline, and what it makes of it. */
-function entry(line: string) {
-  const parsed = parseLine(Buffer.from(`${line}\n`));
-  return parsed && { address: parsed.address, message: parsed.message.toString() };
+function entry(line: string | Buffer, parser = new LineParser()) {
+  const bytes = Buffer.concat([Buffer.from(line), Buffer.from('\n')]);
+  if (!parser.parse(bytes, 0, bytes.length - 1)) return undefined;
+  return { address: parser.address, message: parser.bytes.toString('utf8', parser.start, parser.end) };
 }
 
 describe('access-log lines (Go kuma-dp streamer rules)', () => {
@@ -114,11 +115,26 @@ describe('access-log lines (Go kuma-dp streamer rules)', () => {
     assert.deepEqual(entry('{"address":"h:1","message":"unterminated\\n"'), undefined);
   });
 
+  it('names the right backend whichever way consecutive lines are read', () => {
+    const parser = new LineParser();
+    const lines: Array<[string, string]> = [
+      ['{"address":"a:1","message":"1\\n"}', 'a:1'],
+      ['{"address":"b:2","message":{"x":1}}', 'b:2'],
+      ['{"address":"a:1","message":"2\\n"}', 'a:1'],
+      ['a:1;3', 'a:1'],
+      ['c:3;4', 'c:3'],
+      ['{"address":"c:3","message":"5\\n"}', 'c:3'],
+      ['{"address":"a:10","message":"6\\n"}', 'a:10'],
+    ];
+    for (const [line, address] of lines) assert.equal(entry(line, parser)?.address, address, line);
+  });
+
   it('reads the legacy address;message form, split at the first ; with the newline kept, bytes as they are', () => {
     assert.deepEqual(entry('127.0.0.1:5;plain;text'), { address: '127.0.0.1:5', message: 'plain;text\n' });
     assert.deepEqual(entry('{not json;x'), { address: '{not json', message: 'x\n' });
-    const latin1 = parseLine(Buffer.from([0x68, 0x3a, 0x31, 0x3b, 0xe9, 0x0a]));
-    assert.deepEqual([...latin1!.message], [0xe9, 0x0a], 'not UTF-8, sent as is, as Go sends it');
+    const parser = new LineParser();
+    assert.ok(parser.parse(Buffer.from([0x68, 0x3a, 0x31, 0x3b, 0xe9, 0x0a]), 0, 5));
+    assert.deepEqual([...parser.bytes.subarray(parser.start, parser.end)], [0xe9, 0x0a], 'not UTF-8, sent as is, as Go sends it');
   });
 
   it('refuses anything else', () => {
@@ -248,6 +264,20 @@ describe('access-log streamer', () => {
     await received(sink, expected, 'all 20001 lines');
     assert.equal(stats.sent, 20_001);
     assert.equal(stats.dropped, 0);
+  });
+
+  it('sends text that is not UTF-8 in a JSON string as JSON decoding would, however the bytes arrive', async () => {
+    const sink = await collector();
+    const { pipePath } = await streamer();
+    const envoy = await writer(pipePath);
+    const head = Buffer.from(`{"address":"${sink.address}","message":"`);
+    const line = (text: Buffer) => Buffer.concat([head, text, Buffer.from('\\n"}\n')]);
+    const input = Buffer.concat([line(Buffer.from('é')), line(Buffer.from([0xff])), line(Buffer.from('ok'))]);
+    for (let i = 0; i < input.length; i++) await envoy.write(input.subarray(i, i + 1));
+    await envoy.write(input);
+    const expected = Buffer.from('é\n\ufffd\nok\n'.repeat(2));
+    await waitUntil(() => sink.bytes >= expected.length, WAIT_MS, 'both copies');
+    assert.deepEqual(sink.data(), expected);
   });
 
   it('drops a line over 1 MiB, counts it, and goes on with the next', async () => {

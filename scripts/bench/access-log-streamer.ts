@@ -1,6 +1,6 @@
 // The access-log streamer alone in its own process, for `npm run bench`: as in the agent, apart
 // from the process writing into the pipe and from the collector. Prints `ready` once the pipe is
-// open; on SIGTERM stops (flushing) and prints its stats as JSON.
+// open; on SIGTERM stops (flushing) and prints its stats and the CPU time since `ready` as JSON.
 import { accessLogStreamer } from '../../src/accesslogs/component.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { realClock } from '../../src/runtime/clock.js';
@@ -12,10 +12,12 @@ const running = await streamer.start({
   logger: createLogger({ level: 'warn', base: {}, pretty: false }),
   readiness: new ReadinessGates(),
 });
+const ready = process.cpuUsage();
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {
   void running.stop().then(() => {
-    process.stdout.write(`${JSON.stringify(streamer.stats)}\n`);
+    const used = process.cpuUsage(ready);
+    process.stdout.write(`${JSON.stringify({ ...streamer.stats, cpuMs: (used.user + used.system) / 1000 })}\n`);
     process.exit(0);
   });
 });

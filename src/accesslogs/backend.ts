@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Logger } from '../logging/logger.js';
 import { ThrottledWarning } from '../logging/throttle.js';
 import type { Clock } from '../runtime/clock.js';
-import { MessageQueue } from './queue.js';
+import { MessageQueue, PendingMessages, type Block } from './queue.js';
 import type { AccessLogStats } from './stats.js';
 
 /** As Go kuma-dp's sender. */
@@ -16,12 +16,6 @@ export const RETRY_MAX_MS = 30_000;
  */
 const BATCH_BYTES = 64 * 1024;
 const WARN_INTERVAL_MS = 30_000;
-
-/** One write: the messages joined, and their sizes (to count them, or to put them back). */
-interface Batch {
-  readonly data: Buffer;
-  readonly sizes: number[];
-}
 
 export interface BackendOptions {
   readonly address: string;
@@ -46,9 +40,8 @@ export class Backend {
   private socket?: net.Socket;
   private connected = false;
   /** Handed to the connection, not yet written to the kernel: put back if the connection fails. */
-  private inFlight: Batch[] = [];
-  /** Messages pushed since the last `service()`: they may still point into the pipe's chunk. */
-  private fresh = 0;
+  private inFlight: Block[] = [];
+  private readonly pending = new PendingMessages();
   private wroteSinceConnect = false;
   private failures = 0;
   private nextAttemptAt = 0;
@@ -64,23 +57,26 @@ export class Backend {
     this.fullWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
   }
 
-  /** Queues a message; `service()`, called before the message's bytes are reused, sends it. */
-  push(message: Buffer): void {
-    this.queue.push(message);
-    this.fresh += 1;
+  /** Adds the message `bytes[start, end)`; `service()` sends it, before those bytes are reused. */
+  push(bytes: Buffer, start: number, end: number): void {
+    this.pending.add(bytes, start, end);
   }
 
   /**
-   * Sends what the connection takes now, connects when needed, drops the oldest beyond the
-   * buffer, and copies what waits out of the chunk it was read in.
+   * Sends what the connection takes now, connects when needed, and drops the oldest messages
+   * beyond the buffer. What is added since the last call goes straight to the connection when
+   * nothing waits before it, else into the queue, copied out of the bytes it was read in.
    */
   service(): void {
     if (this.closed) return;
+    if (this.pending.count > 0) {
+      const block = this.pending.take();
+      if (this.connected && this.queue.length === 0 && this.socket!.writableLength < BATCH_BYTES) this.send(block);
+      else this.queue.push(owned(block));
+    }
     if (this.connected) this.pump();
     else this.ensureConnection();
     this.trim();
-    this.queue.ownTail(this.fresh);
-    this.fresh = 0;
   }
 
   /** Connects at once if lines wait, whatever the backoff: the agent is stopping. */
@@ -104,7 +100,7 @@ export class Backend {
     this.retry = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    const dropped = this.queue.clear() + this.inFlight.reduce((sum, batch) => sum + batch.sizes.length, 0);
+    const dropped = this.queue.clear() + this.pending.take().sizes.length + this.inFlight.reduce((sum, block) => sum + block.sizes.length, 0);
     this.inFlight = [];
     this.options.stats.dropped += dropped;
     // With nothing left to write, end() lets the kernel deliver the last lines before the FIN.
@@ -115,33 +111,25 @@ export class Backend {
   }
 
   private get idle(): boolean {
-    return this.closed || (this.queue.length === 0 && this.inFlight.length === 0);
+    return this.closed || (this.queue.length === 0 && this.pending.count === 0 && this.inFlight.length === 0);
   }
 
   private pump(): void {
-    const socket = this.socket!;
-    while (this.queue.length > 0 && socket.writableLength < BATCH_BYTES) {
-      const messages: Buffer[] = [];
-      const sizes: number[] = [];
-      let bytes = 0;
-      while (this.queue.length > 0 && bytes < BATCH_BYTES) {
-        const message = this.queue.shift();
-        messages.push(message);
-        sizes.push(message.length);
-        bytes += message.length;
-      }
-      const batch: Batch = { data: Buffer.concat(messages, bytes), sizes };
-      this.inFlight.push(batch);
-      socket.write(batch.data, (error) => this.written(socket, error));
-    }
+    while (this.queue.length > 0 && this.socket!.writableLength < BATCH_BYTES) this.send(this.queue.take(BATCH_BYTES));
     this.notifyIdle();
+  }
+
+  private send(block: Block): void {
+    const socket = this.socket!;
+    this.inFlight.push(block);
+    socket.write(block.data, (error) => this.written(socket, error));
   }
 
   private written(socket: net.Socket, error: Error | null | undefined): void {
     // A failed write is handled when the connection closes: its lines go back to the queue.
     if (error || socket !== this.socket) return;
-    const batch = this.inFlight.shift()!;
-    this.options.stats.sent += batch.sizes.length;
+    const block = this.inFlight.shift()!;
+    this.options.stats.sent += block.sizes.length;
     this.wroteSinceConnect = true;
     this.failures = 0;
     this.pump();
@@ -150,7 +138,7 @@ export class Backend {
   private trim(): void {
     let dropped = 0;
     while (this.queue.bytes > this.options.bufferBytes) {
-      this.queue.shift();
+      this.queue.dropOldest();
       dropped += 1;
     }
     if (dropped === 0) return;
@@ -202,10 +190,8 @@ export class Backend {
     this.socket = undefined;
     const wasConnected = this.connected;
     this.connected = false;
-    if (this.inFlight.length > 0) {
-      this.queue.unshiftAll(this.inFlight.flatMap(split));
-      this.inFlight = [];
-    }
+    this.queue.unshift(this.inFlight.map(owned));
+    this.inFlight = [];
     const { clock, logger, address } = this.options;
     // A connection that took lines and then broke is reopened at once; one that took nothing
     // (refused, timed out, closed at once) is retried with backoff, not once per line.
@@ -228,8 +214,7 @@ export class Backend {
   }
 }
 
-/** A batch's messages again, as views of its data. */
-function split(batch: Batch): Buffer[] {
-  let offset = 0;
-  return batch.sizes.map((size) => batch.data.subarray(offset, (offset += size)));
+/** The block with memory of its own: a view of the pipe's chunk must not keep the chunk alive. */
+function owned(block: Block): Block {
+  return { data: Buffer.from(block.data), sizes: block.sizes };
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../logging/logger.js';
 import { ThrottledWarning } from '../logging/throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { Backend } from './backend.js';
-import { parseBackendAddress } from './entry.js';
+import { parseBackendAddress } from './parser.js';
 import type { AccessLogStats } from './stats.js';
 
 /**
@@ -31,12 +31,15 @@ export class BackendPool {
     this.limitWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
   }
 
-  /** Queues a message for the backend at `address`; false when the address is not host:port. */
-  route(address: string, message: Buffer): boolean {
+  /**
+   * Adds the message `bytes[start, end)` for the backend at `address`; false when the address is
+   * not host:port.
+   */
+  route(address: string, bytes: Buffer, start: number, end: number): boolean {
     const backend = this.backends.get(address) ?? this.open(address);
     if (!backend) return false;
     backend.lastUsed = ++this.uses;
-    backend.push(message);
+    backend.push(bytes, start, end);
     this.touched.add(backend);
     return true;
   }

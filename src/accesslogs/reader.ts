@@ -1,9 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { readSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../logging/logger.js';
 import { ThrottledWarning } from '../logging/throttle.js';
 import type { Clock } from '../runtime/clock.js';
-import { parseLine } from './entry.js';
+import { LineParser } from './parser.js';
 import type { OpenPipe } from './fifo.js';
 import { LineSplitter } from './lines.js';
 import type { BackendPool } from './pool.js';
@@ -20,6 +21,12 @@ export class PipeReader {
   private readonly socket: net.Socket;
   private readonly splitter: LineSplitter;
   private readonly badLines: ThrottledWarning;
+  private readonly parser = new LineParser();
+  /** The chunk being read, and how much of it holds messages moved to its front. */
+  private chunk: Buffer = Buffer.alloc(0);
+  private compacted = 0;
+  /** The chunk is UTF-8 throughout, and so is every line in it: no line needs checking. */
+  private utf8 = false;
   private finished = false;
 
   constructor(
@@ -36,10 +43,7 @@ export class PipeReader {
     );
     // libuv polls the descriptor: nothing blocks, and no thread of the pool is held.
     this.socket = new net.Socket({ fd: pipe.fd, readable: true, writable: false });
-    this.socket.on('data', (chunk: Buffer) => {
-      this.splitter.push(chunk);
-      this.pool.service();
-    });
+    this.socket.on('data', (chunk: Buffer) => this.read(chunk));
     this.closed = new Promise<Error>((resolve) => {
       this.socket.once('error', (error) => resolve(error));
       // The agent holds a write end itself, so the pipe never ends while it is read.
@@ -71,18 +75,35 @@ export class PipeReader {
         break; // EAGAIN: the pipe is empty.
       }
       if (bytes === 0) break;
-      this.splitter.push(buffer.subarray(0, bytes));
-      this.pool.service();
+      this.read(buffer.subarray(0, bytes));
       total += bytes;
     }
     if (this.splitter.discardUnfinished()) this.drop('unfinished at stop');
     this.socket.destroy();
   }
 
+  private read(chunk: Buffer): void {
+    this.chunk = chunk;
+    this.compacted = 0;
+    this.utf8 = isUtf8(chunk);
+    this.splitter.push(chunk);
+    this.pool.service();
+  }
+
   private line(bytes: Buffer, start: number, end: number): void {
-    const entry = parseLine(bytes, start, end);
-    if (!entry) return this.drop('neither JSON {"address", "message"} nor address;message');
-    if (!this.pool.route(entry.address, entry.message)) this.drop(`the address ${JSON.stringify(entry.address.slice(0, 100))} is not host:port`);
+    const { parser } = this;
+    if (!parser.parse(bytes, start, end, bytes === this.chunk && this.utf8)) return this.drop('neither JSON {"address", "message"} nor address;message');
+    let from = parser.start;
+    let to = parser.end;
+    if (parser.bytes === this.chunk) {
+      // Messages are moved to the front of the chunk, over lines already read: a backend then
+      // gets one range of bytes per chunk instead of one per line.
+      this.chunk.copyWithin(this.compacted, from, to);
+      to = this.compacted + to - from;
+      from = this.compacted;
+      this.compacted = to;
+    }
+    if (!this.pool.route(parser.address, parser.bytes, from, to)) this.drop(`the address ${JSON.stringify(parser.address.slice(0, 100))} is not host:port`);
   }
 
   private drop(why: string): void {
