@@ -185,7 +185,7 @@ describe('access-log streamer', () => {
     assert.equal(component.resilient, true);
   });
 
-  it('replaces what is at the path with a FIFO of its own, mode 0644, never following a symlink', async () => {
+  it('replaces what is at the path with a FIFO of its own, mode 0600, never following a symlink', async () => {
     const dir = tempDir('kuma-dp-al-');
     const target = path.join(dir, 'precious');
     writeFileSync(target, 'keep me');
@@ -194,7 +194,7 @@ describe('access-log streamer', () => {
     const { stop } = await streamer({ pipePath });
     const stat = lstatSync(pipePath);
     assert.ok(stat.isFIFO());
-    assert.equal(stat.mode & 0o777, 0o644);
+    assert.equal(stat.mode & 0o777, 0o600);
     assert.equal(stat.uid, process.geteuid!());
     assert.equal(readFileSync(target, 'utf8'), 'keep me');
     await stop();
@@ -433,17 +433,20 @@ describe('access-log streamer', () => {
     assert.equal(stats.bufferedBytes, 0);
   });
 
-  it('refuses to read a pipe others could write into, or one that is not its own', async () => {
+  it('refuses to read a pipe other users could open, or one that is not its own', async () => {
     const dir = tempDir('kuma-dp-al-');
     const open = path.join(dir, 'open.sock');
     execFileSync('mkfifo', ['-m', '666', open]);
-    await assert.rejects(openFifo(open), /writable by others \(mode 666\)/);
+    await assert.rejects(openFifo(open), /open to other users \(mode 666\)/);
+    const readable = path.join(dir, 'readable.sock');
+    execFileSync('mkfifo', ['-m', '640', readable]);
+    await assert.rejects(openFifo(readable), /open to other users \(mode 640\)/);
     const file = path.join(dir, 'file.sock');
     writeFileSync(file, '');
     await assert.rejects(openFifo(file), /not a FIFO/);
     if (process.geteuid?.() === 0) {
       const theirs = path.join(dir, 'theirs.sock');
-      execFileSync('mkfifo', ['-m', '644', theirs]);
+      execFileSync('mkfifo', ['-m', '600', theirs]);
       chownSync(theirs, 65534, 65534);
       await assert.rejects(openFifo(theirs), /owned by uid 65534/);
     }

@@ -6,10 +6,10 @@ import { MessageQueue, PendingMessages, type Block } from './queue.js';
 import type { AccessLogStats } from './stats.js';
 
 /** As Go kuma-dp's sender. */
-export const CONNECT_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 /** Waits before reconnecting to a backend that could not be reached: 1s, doubling up to 30s. */
-export const RETRY_BASE_MS = 1_000;
-export const RETRY_MAX_MS = 30_000;
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 /**
  * Most bytes joined into one write, and most bytes left in the connection's own buffer: beyond
  * that a slow backend's lines wait in the queue, where the buffer bound applies.
@@ -144,7 +144,7 @@ export class Backend {
     if (dropped === 0) return;
     this.options.stats.dropped += dropped;
     const { address, bufferBytes, logger } = this.options;
-    this.fullWarning.warn(logger, { address, droppedLines: dropped, bufferBytes }, 'access-log buffer full: dropped the oldest lines');
+    this.fullWarning.warn(logger, { event: 'access-log-lines-dropped', address, droppedLines: dropped, bufferBytes }, 'access-log buffer full: dropped the oldest lines');
   }
 
   private ensureConnection(): void {
@@ -173,7 +173,10 @@ export class Backend {
     socket.once('connect', () => {
       clock.clearTimeout(timer);
       this.connected = true;
-      this.options.logger.info({ address: this.options.address, bufferedLines: this.queue.length }, 'connected to the access-log backend');
+      this.options.logger.info(
+        { event: 'access-log-backend-connected', address: this.options.address, bufferedLines: this.queue.length },
+        'connected to the access-log backend',
+      );
       this.service();
     });
     socket.on('error', (error) => (failure = error));
@@ -201,7 +204,7 @@ export class Backend {
       this.failures += 1;
       this.nextAttemptAt = clock.now() + Math.min(RETRY_BASE_MS * 2 ** (this.failures - 1), RETRY_MAX_MS);
     }
-    const fields = { address, err: failure?.message ?? 'closed by the backend', bufferedLines: this.queue.length };
+    const fields = { event: 'access-log-backend-down', address, err: failure?.message ?? 'closed by the backend', bufferedLines: this.queue.length };
     this.downWarning.warn(logger, fields, wasConnected ? 'lost the connection to the access-log backend' : 'cannot connect to the access-log backend');
     this.service();
   }

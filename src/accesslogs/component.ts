@@ -8,7 +8,7 @@ import { AccessLogStats } from './stats.js';
 /** What kuma-cp needs to hear before it points Envoy's TCP access logs at the pipe. */
 export const ACCESS_LOG_FEATURE = 'feature-tcp-accesslog-via-named-pipe';
 /** On stop, how long lines may still take to reach their backends. */
-export const STOP_FLUSH_MS = 1_000;
+const STOP_FLUSH_MS = 1_000;
 
 export interface AccessLogStreamerOptions {
   /** The FIFO Envoy writes into: `accessLogPipePath(workDir, name, mesh)`. */

@@ -3,11 +3,12 @@ import { closeSync, constants, fstat, open, promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
- * The pipe's mode. Go kuma-dp makes it 0666 less the umask (0644 under the usual 022); here it is
- * 0644 whatever the umask: every line in the pipe makes the agent connect to the address it names,
- * so no other user may write into it.
+ * The pipe's mode. Go kuma-dp makes it 0666 less the umask (0644 under the usual 022), so only its
+ * owner can write it, and Envoy, run by the agent as the same user, is that owner. Here it is 0600
+ * whatever the umask: nobody else may write into it (each line makes the agent connect to the
+ * address it names) nor read from it (a reader there would take lines away from the agent).
  */
-export const PIPE_MODE = 0o644;
+export const PIPE_MODE = 0o600;
 const MKFIFO_TIMEOUT_MS = 5_000;
 
 /**
@@ -50,7 +51,7 @@ export interface OpenPipe {
  * Opens the FIFO for reading without blocking: O_NONBLOCK so that open() does not wait for a
  * writer, O_RDWR so that the agent is a writer itself and never reads end-of-file when Envoy
  * closes its end (an Envoy restart then loses nothing), O_NOFOLLOW so that a symlink is refused.
- * What was opened is then checked: a FIFO, the agent's own, writable by no one else.
+ * What was opened is then checked: a FIFO, the agent's own, open to no one else.
  */
 export async function openFifo(file: string): Promise<OpenPipe> {
   // A raw descriptor, not a FileHandle: the net.Socket that reads it closes it, and a FileHandle
@@ -61,7 +62,7 @@ export async function openFifo(file: string): Promise<OpenPipe> {
     const uid = process.geteuid?.();
     const problem = !stat.isFIFO() ? 'not a FIFO'
       : uid !== undefined && stat.uid !== uid ? `owned by uid ${stat.uid}, not ${uid}`
-      : (stat.mode & 0o022) !== 0 ? `writable by others (mode ${(stat.mode & 0o777).toString(8)})`
+      : (stat.mode & 0o077) !== 0 ? `open to other users (mode ${(stat.mode & 0o777).toString(8)})`
       : undefined;
     if (problem) throw new Error(`refusing the access-log pipe ${file}: ${problem}`);
     return { fd, dev: stat.dev, ino: stat.ino };

@@ -63,7 +63,7 @@ export class BackendPool {
     await Promise.race([Promise.all([...this.backends.values()].map((backend) => backend.whenIdle())), deadline]);
     clock.clearTimeout(timer);
     const dropped = this.close();
-    if (dropped > 0) this.options.logger.warn({ droppedLines: dropped, withinMs: ms }, 'access-log lines not sent before the stop');
+    if (dropped > 0) this.options.logger.warn({ event: 'access-log-lines-dropped', droppedLines: dropped, withinMs: ms }, 'access-log lines not sent before the stop');
   }
 
   /** Closes every connection at once; returns how many lines were dropped. */
@@ -90,7 +90,7 @@ export class BackendPool {
     this.backends.delete(address);
     this.touched.delete(backend);
     const droppedLines = backend.close();
-    this.limitWarning.warn(this.options.logger, { address, droppedLines, maxBackends: MAX_BACKENDS },
+    this.limitWarning.warn(this.options.logger, { event: 'access-log-backend-closed', address, droppedLines, maxBackends: MAX_BACKENDS },
       'too many access-log backends: closed the least recently used');
   }
 }

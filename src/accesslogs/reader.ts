@@ -108,6 +108,6 @@ export class PipeReader {
 
   private drop(why: string): void {
     this.stats.dropped += 1;
-    this.badLines.warn(this.logger, { why }, 'dropped an access-log line');
+    this.badLines.warn(this.logger, { event: 'access-log-lines-dropped', why }, 'dropped an access-log line');
   }
 }
