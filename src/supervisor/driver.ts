@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { Logger } from '../logging/logger.js';
-import type { ChildProcess } from '../process/child.js';
+import { SpawnError, type ChildProcess } from '../process/child.js';
 import {
   initialState,
   step,
@@ -139,7 +139,7 @@ export class Supervisor {
         this.dispatch({ type: 'spawned', pid: envoy.pid, at: this.options.clock.now() });
       })
       .catch((error: Error) => {
-        if (!controller.signal.aborted) this.dispatch({ type: 'spawn-failed', reason: error.message });
+        if (!controller.signal.aborted) this.dispatch({ type: 'spawn-failed', reason: error.message, retryable: error instanceof SpawnError });
       });
   }
 
