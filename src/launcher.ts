@@ -15,7 +15,7 @@ import { writePrivateFile } from './workdir.js';
 export interface LauncherOptions {
   readonly client: BootstrapClientOptions;
   /** Built per fetch, so a rotated token file is read again. */
-  readonly request: () => BootstrapRequest;
+  readonly request: () => Promise<BootstrapRequest>;
   readonly adminPort?: number;
   readonly bootstrapPath: string;
   readonly pidfile: string;
@@ -37,10 +37,10 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
   let lastGood: BootstrapResponse | undefined;
 
   const bootstrap = async (restart: number, signal: AbortSignal): Promise<BootstrapResponse> => {
-    if (restart === 0 || !lastGood) return fetchBootstrap(options.request(), options.client, signal);
+    if (restart === 0 || !lastGood) return fetchBootstrap(await options.request(), options.client, signal);
     try {
       // A crashed Envoy is waiting: one attempt, not minutes of retries.
-      return await fetchBootstrap(options.request(), { ...options.client, retryMaxDurationMs: 0 }, signal);
+      return await fetchBootstrap(await options.request(), { ...options.client, retryMaxDurationMs: 0 }, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       logger.warn({ reason: (error as Error).message }, 'cannot fetch a fresh bootstrap; restarting Envoy with the last good one');

@@ -23,7 +23,13 @@ export type Mode =
   /** 200 with a body that is no bootstrap. */
   | 'garbage'
   /** The first `times` bootstrap requests (counted from setMode) get `status`, later ones succeed. */
-  | { kind: 'fail-times'; times: number; status: 500 | 404 };
+  | { kind: 'fail-times'; times: number; status: 500 | 404 }
+  /** Hostile: 200 and headers at once, then the body one byte every `intervalMs`, never ending. */
+  | { kind: 'trickle'; intervalMs: number }
+  /** Hostile: a 200 JSON answer of `bytes` bytes, streamed. */
+  | { kind: 'oversized'; bytes: number }
+  /** Hostile: 422 with a text that quotes the request's dataplane token. */
+  | 'echo-token';
 
 export interface RecordedRequest {
   method: string;
@@ -134,6 +140,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     return send(res, 200, '<html><body><h1>Welcome to nginx!</h1></body></html>\n', 'text/html');
   }
 
+  function trickle(res: ServerResponse, intervalMs: number): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{');
+    const timer = setInterval(() => res.write(' '), intervalMs);
+    res.on('close', () => clearInterval(timer));
+  }
+
+  function sendOversized(res: ServerResponse, bytes: number): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = chunk.subarray(0, Math.min(left, chunk.length));
+        left -= piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('error', () => {});
+    pump();
+  }
+
   function handleBootstrap(req: IncomingMessage, res: ServerResponse, recorded: RecordedRequest): void {
     if (typeof mode === 'object' && mode.kind === 'fail-times' && failuresLeft > 0) {
       failuresLeft--;
@@ -146,6 +175,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (mode === 'bad-request') return send(res, 400, 'bad request');
     if (mode === 'error') return send(res, 500);
     if (mode === 'garbage') return sendGarbage(req, res);
+    if (typeof mode === 'object' && mode.kind === 'trickle') return trickle(res, mode.intervalMs);
+    if (typeof mode === 'object' && mode.kind === 'oversized') return sendOversized(res, mode.bytes);
+    if (mode === 'echo-token') {
+      const token = (recorded.body as { dataplaneToken?: unknown } | null)?.dataplaneToken;
+      return send(res, 422, `token ${String(token)} is not valid for this dataplane`);
+    }
 
     const body = recorded.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(res, 400);

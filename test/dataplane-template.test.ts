@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UserError } from '../src/config/errors.js';
 import { parseTemplateVars } from '../src/config/parse.js';
-import { loadDataplaneResource, renderDataplane } from '../src/dataplane/template.js';
+import { loadDataplaneResource, MAX_TEMPLATE_BYTES, renderDataplane } from '../src/dataplane/template.js';
 import { agentEntry, agentEnv, runAgent, startAgent, tempDir, waitUntil } from './helpers/agent.js';
 import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts } from '../stand-ins/envoy-records.js';
@@ -84,6 +84,34 @@ describe('Dataplane templates: rendering and checks', () => {
     assert.throws(() => loadDataplaneResource({ vars: { a: 'b' } }), userError(/--dataplane-var needs a template/));
     assert.equal(loadDataplaneResource({}), undefined);
     assert.throws(() => loadDataplaneResource({ file: '/nonexistent/dp.yaml' }), userError(/cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/));
+  });
+});
+
+describe('Dataplane templates a hostile or careless input can bring', () => {
+  it('refuses YAML 1.1 tags such as !!binary, which have no JSON form kuma-cp would read as meant', () => {
+    const base = 'type: Dataplane\nname: web\nmesh: demo\n';
+    assert.throws(() => renderDataplane(`${base}networking: {address: !!binary MTAuMC4wLjc=}\n`, {}, 't'), userError(/^t: the YAML tag !!binary \(line 4, column 23\) is not allowed/));
+    assert.throws(() => renderDataplane(`${base}tags: !!set {a: null}\n`, {}, 't'), userError(/^t: the YAML tag !!set /));
+    assert.throws(() => renderDataplane(`${base}x: !custom v\n`, {}, 't'), userError(/^t: the YAML tag !custom /));
+    assert.equal(JSON.parse(renderDataplane(`${base}port: !!str 9080\n`, {}, 't').json).port, '9080');
+  });
+
+  it('holds name and mesh to the rules kuma-cp applies', () => {
+    assert.throws(() => renderDataplane('type: Dataplane\nname: ../../etc\nmesh: demo\n', {}, 't'), userError(/^invalid name in t "\.\.\/\.\.\/etc": kuma-cp accepts/));
+    assert.throws(() => renderDataplane('type: Dataplane\nname: Web_1\nmesh: demo\n', {}, 't'), userError(/^invalid name in t "Web_1"/));
+    assert.throws(() => renderDataplane('type: Dataplane\nname: web\nmesh: "a/b"\n', {}, 't'), userError(/^invalid mesh in t "a\/b"/));
+    assert.equal(renderDataplane('type: Dataplane\nname: web-1.ns\nmesh: old_mesh\n', {}, 't').mesh, 'old_mesh');
+  });
+
+  it(`refuses a template file over ${MAX_TEMPLATE_BYTES / 1024 / 1024} MiB, a FIFO or a device, at once`, () => {
+    const dir = tempDir();
+    const big = path.join(dir, 'big.yaml');
+    writeFileSync(big, `type: Dataplane\nname: web\nmesh: demo\nx: "${'x'.repeat(MAX_TEMPLATE_BYTES)}"\n`);
+    assert.throws(() => loadDataplaneResource({ file: big }), userError(/^cannot read --dataplane-file .*big\.yaml: larger than 1 MiB$/));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(() => loadDataplaneResource({ file: fifo }), userError(/^cannot read --dataplane-file .*fifo: not a regular file$/));
+    assert.throws(() => loadDataplaneResource({ file: '/dev/zero' }), userError(/^cannot read --dataplane-file \/dev\/zero: not a regular file$/));
   });
 });
 

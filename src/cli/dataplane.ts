@@ -33,7 +33,7 @@ export const STABLE_AFTER_MS = 60_000;
 export interface CheckedRun {
   readonly context: RunContext;
   readonly config: RunConfig;
-  readonly token: () => TokenFields;
+  readonly token: () => Promise<TokenFields>;
   readonly binary: string;
   readonly build: EnvoyBuild;
   readonly app?: { readonly binary: string; readonly args: readonly string[] };
@@ -114,7 +114,7 @@ export async function startDataplane({ context, config, token, binary, build, ap
       dispatcher: controlPlaneDispatcher(config.controlPlane.url, config.controlPlane.tls),
       fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
     },
-    request: () =>
+    request: async () =>
       buildBootstrapRequest({
         ...config.dataplane,
         readinessPort: config.readinessPort || undefined,
@@ -123,7 +123,7 @@ export async function startDataplane({ context, config, token, binary, build, ap
         workdir: workDir.path,
         platform: process.platform,
         dataplaneResource: config.dataplane.resource,
-        token: token(),
+        token: await token(),
         caCert: config.controlPlane.tls.caCert,
         maxHeapSizeBytes,
       }),

@@ -29,7 +29,7 @@ export async function run(context: RunContext): Promise<void> {
   const signals = captureSignals();
   const config = loadRunConfig(context.flags, context.env);
   const token = tokenSource(config.dataplane.token);
-  token(); // an unreadable token file fails here, before anything starts
+  await token(); // an unreadable token file fails here, before anything starts
   const pathEnv = context.env.PATH ?? '';
   const binary = lookupBinary(config.envoy.binaryPath, { pathEnv, cwd: context.cwd, selfDir: context.selfDir });
   // Envoy answers `--version` while the rest of the agent (undici, execa, pino, yaml) loads: both

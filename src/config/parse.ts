@@ -17,10 +17,18 @@ export function parsePortOrZero(raw: string, source: string): number {
 }
 
 export function parseCount(raw: string, source: string): number {
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new UserError(`invalid ${source} "${raw}": expected a whole number, 0 or more`);
-  }
-  return Number(raw.trim());
+  return countUpTo(Number.MAX_SAFE_INTEGER)(raw, source);
+}
+
+/** A whole number from 0 to max: past it, digits would turn into a float such as 1e20. */
+export function countUpTo(max: number) {
+  return (raw: string, source: string): number => {
+    const value = Number(raw.trim());
+    if (!/^\d+$/.test(raw.trim()) || value > max) {
+      throw new UserError(`invalid ${source} "${raw}": expected a whole number from 0 to ${max}`);
+    }
+    return value;
+  };
 }
 
 export function parseBoolean(raw: string, source: string): boolean {
@@ -45,6 +53,28 @@ export function parseNonEmpty(raw: string, source: string): string {
   if (text === '') throw new UserError(`invalid ${source}: must not be empty`);
   return text;
 }
+
+// kuma-cp's rules (pkg/core/resources/apis/mesh/meta_validator.go): a resource name is a lowercase
+// RFC 1123 subdomain; a mesh name keeps the older, looser set (meshes from before the rule exist).
+const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const MESH_NAME = /^[0-9a-z_.-]+$/;
+const MAX_NAME_LENGTH = 253;
+
+function kumaName(pattern: RegExp, rule: string) {
+  return (raw: string, source: string): string => {
+    const text = raw.trim();
+    if (text === '') throw new UserError(`invalid ${source}: must not be empty`);
+    if (text.length > MAX_NAME_LENGTH) throw new UserError(`invalid ${source}: longer than ${MAX_NAME_LENGTH} characters`);
+    // JSON quoting: control characters in a name must not reach the terminal as they are.
+    if (!pattern.test(text)) throw new UserError(`invalid ${source} ${JSON.stringify(raw)}: kuma-cp accepts ${rule}`);
+    return text;
+  };
+}
+
+/** A Dataplane's name as kuma-cp accepts it; it can never hold a path separator or a control character. */
+export const parseDataplaneName = kumaName(RESOURCE_NAME, "only lowercase letters, digits, '-' and '.', starting and ending with a letter or digit");
+/** A mesh's name as kuma-cp accepts it. */
+export const parseMeshName = kumaName(MESH_NAME, "only lowercase letters, digits, '-', '_' and '.'");
 
 export function parseIpAddress(raw: string, source: string): string {
   const text = raw.trim();
