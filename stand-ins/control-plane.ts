@@ -1,12 +1,11 @@
-// A stand-in for kuma-cp's bootstrap endpoint, built from /work/shared/CONTRACTS.md §1: the 0.2
+// A stand-in for kuma-cp's bootstrap endpoint, built from ../shared/CONTRACTS.md §1: the 0.2
 // "bootstrap server" (legacy) and the 1.0+ "DP server" (modern), with the failure answers
 // kuma-dp must tell apart.
-import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { legacyBootstrapPath, modernBootstrapPath } from './paths.js';
+import { buildBootstrap } from './bootstraps.js';
 
 export type Generation = 'modern' | 'legacy';
 
@@ -47,7 +46,7 @@ export interface ControlPlaneOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
-  /** YAML to serve, or a function of the parsed request body; default the shared golden file for the generation. */
+  /** YAML to serve, or a function of the parsed request body; default the generation's bootstrap from stand-ins/bootstraps.ts. */
   bootstrap?: string | ((body: Record<string, unknown>) => string);
   mode?: Mode;
   /** When set, only these dataplane names get a bootstrap; others get 404 with an empty body. */
@@ -82,11 +81,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The golden bootstrap a real CP of that generation sends (see testdata/kuma-cp/README.md). */
-export function sharedBootstrap(generation: Generation): string {
-  return readFileSync(generation === 'modern' ? modernBootstrapPath : legacyBootstrapPath, 'utf8');
-}
-
 const PAGE_NOT_FOUND = '404: Page Not Found';
 
 // With a Dataplane template the name comes from the resource, as in kuma-cp.
@@ -105,7 +99,7 @@ function dataplaneName(body: Record<string, unknown>): unknown {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { generation } = options;
   const host = options.host ?? '127.0.0.1';
-  const bootstrapFor = typeof options.bootstrap === 'function' ? options.bootstrap : () => (options.bootstrap as string | undefined) ?? sharedBootstrap(generation);
+  const bootstrapFor = typeof options.bootstrap === 'function' ? options.bootstrap : () => (options.bootstrap as string | undefined) ?? buildBootstrap(generation);
   const sidecar = options.kumaSidecarConfiguration ?? defaultSidecarConfiguration;
   const requests: RecordedRequest[] = [];
   const waiters = new Set<() => void>();

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { agentEntry, agentEnv, isAlive, startAgent, tempDir, waitUntil, type Agent } from './helpers/agent.js';
-import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { buildBootstrap } from '../stand-ins/bootstraps.js';
+import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readAdminLog, readSignalLog, readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
 import { fakeEnvoyBin } from '../stand-ins/paths.js';
 import { processStartTime } from '../src/process/proc-stat.js';
@@ -190,7 +191,7 @@ describe('never orphaned', () => {
     const configDir = tempDir();
     const adminPort = await freePort();
     const bootstrap = path.join(configDir, 'leftover.yaml');
-    writeFileSync(bootstrap, sharedBootstrap('modern').replace('portValue: 1234', `portValue: ${adminPort}`));
+    writeFileSync(bootstrap, buildBootstrap('modern', { adminPort }));
     const leftover = spawn(fakeEnvoyBin, ['--config-path', bootstrap, '--disable-hot-restart'], { stdio: 'ignore', detached: true });
     after(() => {
       if (isAlive(leftover.pid!)) process.kill(leftover.pid!, 'SIGKILL');

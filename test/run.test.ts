@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
-import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { buildBootstrap } from '../stand-ins/bootstraps.js';
+import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
 import { fakeEnvoyBin } from '../stand-ins/paths.js';
 
@@ -16,10 +17,10 @@ async function controlPlane(options: Parameters<typeof startControlPlane>[0]): P
   return cp;
 }
 
-/** The modern golden bootstrap with its admin port moved to a free one, so parallel tests do not clash. */
+/** A modern bootstrap whose admin port is a free one, so parallel tests do not clash. */
 async function modernWithFreeAdmin(): Promise<{ yaml: string; port: number }> {
   const port = await freePort();
-  return { yaml: sharedBootstrap('modern').replace('portValue: 1234', `portValue: ${port}`), port };
+  return { yaml: buildBootstrap('modern', { adminPort: port }), port };
 }
 
 async function waitForStart(dir: string): Promise<StartRecord> {
@@ -77,7 +78,7 @@ describe('kuma-dp run against a modern control plane', () => {
     assert.equal(statSync(path.dirname(configPath)).mode & 0o777, 0o700);
 
     // The admin address is the only change to what the control plane sent.
-    const diff = lineDiff(sharedBootstrap('modern'), envoy.config!);
+    const diff = lineDiff(buildBootstrap('modern'), envoy.config!);
     assert.deepEqual(diff, { removed: ['      portValue: 1234'], added: [`      portValue: ${adminPort}`] });
     const override = await agent.waitFor("overriding the control plane's admin address");
     assert.equal(override.controlPlaneAdmin, '127.0.0.1:1234');
@@ -148,14 +149,14 @@ describe('kuma-dp run against a 0.2 control plane', () => {
     await agent.waitFor('Envoy is live');
     const body = cp.requests[0]!.body as Record<string, unknown>;
     assert.deepEqual([body.mesh, body.name, body.adminPort], ['default', 'dp-1', adminPort]);
-    const diff = lineDiff(sharedBootstrap('legacy'), envoy.config!);
+    const diff = lineDiff(buildBootstrap('legacy'), envoy.config!);
     assert.deepEqual(diff, { removed: ['      portValue: 9901'], added: [`      portValue: ${adminPort}`] });
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
   });
 
   it('adds 127.0.0.1:9901 when the bootstrap has no admin block', async () => {
-    const withoutAdmin = sharedBootstrap('legacy').replace(/^admin:\n(?: .*\n)+/, '');
+    const withoutAdmin = buildBootstrap('legacy', { adminPort: 0 });
     assert.ok(!withoutAdmin.includes('admin:'));
     const cp = await controlPlane({ generation: 'legacy', bootstrap: withoutAdmin });
     const record = tempDir();
