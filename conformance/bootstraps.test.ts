@@ -69,7 +69,7 @@ describe("kuma-dp changes only the admin address of a real control plane's boots
       await waitUntil(() => readStarts(record).length > 0, 10_000, 'Envoy to start');
       const diff = lineDiff(golden[generation], readStarts(record)[0]!.config!);
       assert.deepEqual(diff, { removed: [`      portValue: ${DEFAULT_ADMIN_PORT[generation]}`], added: [`      portValue: ${adminPort}`] });
-      await agent.waitFor('Envoy is live');
+      await agent.waitFor('envoy-live');
       agent.kill('SIGTERM');
       assert.equal((await agent.exited).code, 0);
     });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
-import { BootstrapError, fetchBootstrap, MAX_ANSWER_BYTES, type BootstrapClientOptions } from '../src/bootstrap/client.js';
+import { fetchBootstrap, MAX_ANSWER_BYTES, type BootstrapClientOptions } from '../src/bootstrap/client.js';
 import type { BootstrapRequest } from '../src/bootstrap/request.js';
 import { startControlPlane, type Mode } from '../stand-ins/control-plane.js';
 
@@ -22,7 +22,7 @@ const request = {
   workdir: '/tmp',
 } as unknown as BootstrapRequest;
 
-async function fetchFrom(mode: Mode, options: Partial<BootstrapClientOptions> = {}): Promise<{ error: BootstrapError; ms: number }> {
+async function fetchFrom(mode: Mode, options: Partial<BootstrapClientOptions> = {}): Promise<{ error: Error; ms: number }> {
   const cp = await startControlPlane({ generation: 'modern', mode });
   after(() => cp.close());
   const started = Date.now();
@@ -36,7 +36,7 @@ async function fetchFrom(mode: Mode, options: Partial<BootstrapClientOptions> = 
     () => assert.fail('the fetch succeeded'),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof BootstrapError, String(error));
+  assert.ok(error instanceof Error && error.name === 'BootstrapError', String(error));
   return { error, ms: Date.now() - started };
 }
 

@@ -3,9 +3,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { UserError } from '../src/config/errors.js';
+import { UserError } from '../src/errors.js';
 import { parseTemplateVars } from '../src/config/parse.js';
-import { loadDataplaneResource, MAX_TEMPLATE_BYTES, renderDataplane } from '../src/dataplane/template.js';
+import { loadDataplaneResource, renderDataplane } from '../src/bootstrap/template.js';
 import { agentEntry, agentEnv, runAgent, startAgent, tempDir, waitUntil } from './helpers/agent.js';
 import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts } from '../stand-ins/envoy-records.js';
@@ -77,13 +77,16 @@ describe('Dataplane templates: rendering and checks', () => {
 
   it('takes name and mesh from the resource; an explicit conflicting --name or --mesh is an error', () => {
     const inline = 'type: Dataplane\nname: web\nmesh: demo\n';
-    assert.equal(loadDataplaneResource({ inline, name: 'web', mesh: 'demo' })?.name, 'web');
-    assert.throws(() => loadDataplaneResource({ inline, name: 'api' }), userError(/--name "api" conflicts with name "web"/));
-    assert.throws(() => loadDataplaneResource({ inline, mesh: 'default' }), userError(/--mesh "default" conflicts with mesh "demo"/));
-    assert.throws(() => loadDataplaneResource({ inline, file: 'x.yaml' }), userError(/either --dataplane or --dataplane-file/));
-    assert.throws(() => loadDataplaneResource({ vars: { a: 'b' } }), userError(/--dataplane-var needs a template/));
-    assert.equal(loadDataplaneResource({}), undefined);
-    assert.throws(() => loadDataplaneResource({ file: '/nonexistent/dp.yaml' }), userError(/cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/));
+    const read = (file: string): string => {
+      throw new UserError(`cannot read --dataplane-file ${file}: ENOENT`);
+    };
+    assert.equal(loadDataplaneResource({ read, inline, name: 'web', mesh: 'demo' })?.name, 'web');
+    assert.throws(() => loadDataplaneResource({ read, inline, name: 'api' }), userError(/--name "api" conflicts with name "web"/));
+    assert.throws(() => loadDataplaneResource({ read, inline, mesh: 'default' }), userError(/--mesh "default" conflicts with mesh "demo"/));
+    assert.throws(() => loadDataplaneResource({ read, inline, file: 'x.yaml' }), userError(/either --dataplane or --dataplane-file/));
+    assert.throws(() => loadDataplaneResource({ read, vars: { a: 'b' } }), userError(/--dataplane-var needs a template/));
+    assert.equal(loadDataplaneResource({ read }), undefined);
+    assert.throws(() => loadDataplaneResource({ read, file: '/nonexistent/dp.yaml' }), userError(/cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/));
   });
 });
 
@@ -103,15 +106,21 @@ describe('Dataplane templates a hostile or careless input can bring', () => {
     assert.equal(renderDataplane('type: Dataplane\nname: web-1.ns\nmesh: old_mesh\n', {}, 't').mesh, 'old_mesh');
   });
 
-  it(`refuses a template file over ${MAX_TEMPLATE_BYTES / 1024 / 1024} MiB, a FIFO or a device, at once`, () => {
+  it('refuses a template file over 1 MiB, a FIFO or a device, at once and with one line', async () => {
     const dir = tempDir();
     const big = path.join(dir, 'big.yaml');
-    writeFileSync(big, `type: Dataplane\nname: web\nmesh: demo\nx: "${'x'.repeat(MAX_TEMPLATE_BYTES)}"\n`);
-    assert.throws(() => loadDataplaneResource({ file: big }), userError(/^cannot read --dataplane-file .*big\.yaml: larger than 1 MiB$/));
+    writeFileSync(big, `type: Dataplane\nname: web\nmesh: demo\nx: "${'x'.repeat(1024 * 1024)}"\n`);
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    assert.throws(() => loadDataplaneResource({ file: fifo }), userError(/^cannot read --dataplane-file .*fifo: not a regular file$/));
-    assert.throws(() => loadDataplaneResource({ file: '/dev/zero' }), userError(/^cannot read --dataplane-file \/dev\/zero: not a regular file$/));
+    for (const [file, reason] of [
+      [big, 'larger than 1 MiB'],
+      [fifo, 'not a regular file'],
+      ['/dev/zero', 'not a regular file'],
+    ]) {
+      const result = await runAgent(['run', '-d', file!], { env: agentEnv({ KUMA_CONTROL_PLANE_URL: 'http://127.0.0.1:1' }), timeoutMs: 10_000 });
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `kuma-dp: cannot read --dataplane-file ${file}: ${reason}\n`);
+    }
   });
 });
 

@@ -28,7 +28,7 @@ async function start(binary: string, extraArgs: string[] = [], extraEnv: Record<
     ['run', '--binary-path', binary, '--admin-port', String(adminPort), '--drain-time', '0s', '--envoy-restart-backoff', '100ms', ...extraArgs],
     { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'ratings-v1', FAKE_ENVOY_RECORD_DIR: record, ...extraEnv }) },
   );
-  await agent.waitFor('Envoy is live', 15_000);
+  await agent.waitFor('envoy-live', 15_000);
   return { agent, record, adminPort };
 }
 
@@ -40,7 +40,7 @@ describe('a wrapper script around Envoy', () => {
   it('that does not exec: a stop reaches Envoy through the process group and finishes', async () => {
     const { agent, record } = await start(wrapper('$ENVOY "$@"\necho "wrapper done"'), ['--envoy-stop-timeout', '30s']);
     const envoy = readStarts(record)[0]!;
-    assert.notEqual(envoy.pid, agent.lines.find((l) => l.msg === 'Envoy started')!.envoyPid, 'Envoy runs under the wrapper');
+    assert.notEqual(envoy.pid, agent.lines.find((l) => l.event === 'envoy-started')!.envoyPid, 'Envoy runs under the wrapper');
     agent.kill('SIGTERM');
     // Well within the 30 s stop timeout: the SIGTERM itself reached Envoy.
     const exit = await Promise.race([agent.exited, new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
@@ -52,7 +52,7 @@ describe('a wrapper script around Envoy', () => {
     const pids = path.join(tempDir(), 'stragglers');
     const { agent, record, adminPort } = await start(wrapper(`sleep 600 &\necho $! >> ${pids}\nexec $ENVOY "$@"`));
     await crash(adminPort);
-    await agent.waitFor((l) => l.msg === 'Envoy started' && l.restarts === 1, 15_000);
+    await agent.waitFor((l) => l.event === 'envoy-started' && l.restarts === 1, 15_000);
     await waitUntil(() => readStarts(record).length === 2, 5000, 'a second Envoy');
     // The stragglers of the crashed Envoy's group (and of the --version probe's) are killed.
     const stragglers = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
@@ -88,7 +88,7 @@ describe('a flood of connections to the readiness port', () => {
     for (let i = 0; i < 500; i++) sockets.push(connect(readinessPort, '127.0.0.1').on('error', () => {}));
     await waitUntil(() => sockets.every((s) => !s.connecting), 10_000, 'the flood to connect');
     await crash(adminPort);
-    await agent.waitFor((l) => l.msg === 'Envoy started' && l.restarts === 1, 15_000);
+    await agent.waitFor((l) => l.event === 'envoy-started' && l.restarts === 1, 15_000);
     await waitUntil(() => readStarts(record).length === 2, 5000, 'a second Envoy');
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);

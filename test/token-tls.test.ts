@@ -4,7 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tlsFailure } from '../src/bootstrap/tls.js';
-import { MAX_TOKEN_FILE_BYTES } from '../src/dataplane/token.js';
+import { MAX_TOKEN_FILE_BYTES } from '../src/bootstrap/token.js';
 import { cgroupMemoryLimit } from '../src/system/memory-limit.js';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, type Agent } from './helpers/agent.js';
 import { freePort, startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../stand-ins/control-plane.js';
@@ -130,7 +130,7 @@ describe('TLS to the control plane', () => {
     const record = tempDir();
     const agent = startAgent(await args('--skip-verify'), { env: agentEnv({ KUMA_CONTROL_PLANE_URL: wrongName.url, FAKE_ENVOY_RECORD_DIR: record }) });
     await started(agent, record);
-    const warning = await agent.waitFor('--skip-verify');
+    const warning = await agent.waitFor('insecure-control-plane');
     assert.equal(warning.level, 40);
     await stop(agent);
   });
@@ -307,11 +307,11 @@ describe('token files a local user or a mistake can plant', () => {
     const agent = startAgent(['run', '--name', 'ratings-v1', '--drain-time', '0s', '--admin-port', String(adminPort), '--dataplane-token-file', tokenFile, '--envoy-restart-backoff', '50ms'], {
       env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, FAKE_ENVOY_RECORD_DIR: record, KUMA_READINESS_PORT: String(readinessPort) }),
     });
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     rmSync(tokenFile);
     execFileSync('mkfifo', [tokenFile]);
     await fetch(`http://127.0.0.1:${adminPort}/fake/crash?code=3`, { method: 'POST' }).catch(() => undefined);
-    const fallback = await agent.waitFor('restarting Envoy with the last good one');
+    const fallback = await agent.waitFor('bootstrap-fallback');
     assert.match(String(fallback.reason), /not a regular file/);
     await waitUntil(() => readStarts(record).length === 2, 10_000, 'Envoy to be restarted');
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${readinessPort}/ready`)).status === 200, 10_000, 'ready again');

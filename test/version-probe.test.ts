@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { UserError } from '../src/config/errors.js';
+import { UserError } from '../src/errors.js';
 import { inspectBinary } from '../src/envoy/binary.js';
 import { isAlive, tempDir, waitUntil } from './helpers/agent.js';
 

@@ -5,7 +5,7 @@ import type { BootstrapRequest } from './request.js';
 import { InvalidBootstrapError, parseBootstrapResponse, type BootstrapResponse } from './response.js';
 
 /** One deadline for each whole request, headers and body: a control plane that trickles cannot hold the agent. */
-export const REQUEST_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 /** The most of an answer the agent reads: a real bootstrap is a few KiB. */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 /** The most of a control plane's text an error quotes. */
@@ -16,7 +16,7 @@ const NOT_FOUND_HINT =
   'before starting kuma-dp or pass it to kuma-dp run --dataplane-file=/file.';
 
 /** The bootstrap could not be had, and waiting will not change that. */
-export class BootstrapError extends Error {
+class BootstrapError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BootstrapError';
@@ -58,7 +58,7 @@ function quote(text: string, secrets: readonly string[]): string {
  * What one answer of the CP means, following Go kuma-dp's retry rules. `secrets` (the token) are
  * never quoted back, even when the control plane's text repeats them.
  */
-export function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL, secrets: readonly string[] = []): Attempt {
+function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL, secrets: readonly string[]): Attempt {
   if (status === 200) {
     try {
       return { outcome: 'ok', response: parseBootstrapResponse(contentType, body) };
@@ -104,7 +104,7 @@ export async function fetchBootstrap(
       throw new BootstrapError(`gave up fetching the bootstrap from ${url.origin} after ${attempt} attempts: ${result.reason}`);
     }
     options.logger.warn(
-      { attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
+      { event: 'bootstrap-retry', attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
       'could not fetch the bootstrap, retrying',
     );
     await wait(options.retryBackoffMs, signal);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { spawnChild } from '../process/child.js';
 import { isExecutableFile, resolveCommand } from '../process/lookup.js';
 
@@ -51,7 +51,7 @@ export function isCompatible(version: string): boolean {
 }
 
 /** How long `envoy --version` may take before it, and whatever it started, is killed. */
-export const VERSION_TIMEOUT_MS = 10_000;
+const VERSION_TIMEOUT_MS = 10_000;
 const MAX_VERSION_LINES = 50;
 
 /**

@@ -1,15 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-
-export interface ChildExit {
-  readonly code: number | null;
-  readonly signal: string | null;
-}
+import type { ProcessExit } from './exit.js';
 
 export interface ChildProcess {
   readonly pid: number;
   /** Settles once the process is gone, with the last lines it wrote to stderr (when relayed). */
-  readonly exited: Promise<ChildExit & { readonly stderrTail: readonly string[] }>;
+  readonly exited: Promise<ProcessExit>;
   /** Signals the child's whole process group (a no-op once the child is gone). */
   kill(signal: NodeJS.Signals): void;
 }
@@ -150,7 +146,7 @@ export function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
         });
       }
       let running = true;
-      const exited = new Promise<ChildExit & { stderrTail: readonly string[] }>((settle) => {
+      const exited = new Promise<ProcessExit>((settle) => {
         child.once('exit', (code, signal) => {
           running = false;
           const done = () => {

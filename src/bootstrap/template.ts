@@ -1,10 +1,9 @@
 import YAML from 'yaml';
-import { UserError } from '../config/errors.js';
-import { FileRefused, readRegularFileSync } from '../system/regular-file.js';
-import { parseDataplaneName, parseMeshName, type TemplateVars } from '../config/parse.js';
+import { UserError } from '../errors.js';
+import { parseDataplaneName, parseMeshName } from './names.js';
 
-/** A Dataplane resource is a few KiB; parsing much more would hold up the start (and a SIGTERM). */
-export const MAX_TEMPLATE_BYTES = 1024 * 1024;
+/** Values for a Dataplane template's {{ key }} placeholders. */
+export type TemplateVars = Readonly<Record<string, string>>;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 
@@ -67,6 +66,8 @@ export interface DataplaneTemplateInput {
   readonly inline?: string;
   /** A path, or - for stdin. */
   readonly file?: string;
+  /** Reads the file (or stdin for -): files are read at the edge, not here. */
+  readonly read: (file: string) => string;
   readonly vars?: TemplateVars;
   /** Name and mesh set explicitly (not defaults): they must agree with the resource. */
   readonly name?: string;
@@ -85,7 +86,7 @@ export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneR
     return undefined;
   }
   const origin = input.file === undefined ? 'the --dataplane template' : `--dataplane-file ${input.file === '-' ? '(stdin)' : input.file}`;
-  const text = input.inline ?? readTemplateFile(input.file!);
+  const text = input.inline ?? input.read(input.file!);
   const resource = renderDataplane(text, input.vars ?? {}, origin);
   for (const field of ['name', 'mesh'] as const) {
     const given = input[field];
@@ -94,13 +95,4 @@ export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneR
     }
   }
   return resource;
-}
-
-function readTemplateFile(file: string): string {
-  try {
-    return readRegularFileSync(file === '-' ? 0 : file, MAX_TEMPLATE_BYTES);
-  } catch (error) {
-    const reason = error instanceof FileRefused ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-    throw new UserError(`cannot read --dataplane-file ${file}: ${reason}`);
-  }
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { FileRefused, readRegularFile } from '../system/regular-file.js';
 
 /** A dataplane token is a JWT of a few KiB. */
