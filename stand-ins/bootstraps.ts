@@ -10,6 +10,8 @@ export interface BootstrapShape {
   readonly name?: string;
   /** The admin port the control plane chose; 0 leaves the admin block out (as 0.2 does for adminPort 0). */
   readonly adminPort?: number;
+  /** The host the control plane puts the admin on (127.0.0.1). */
+  readonly adminHost?: string;
   /** The modern CP's admin on a unix socket (`admin.address.pipe.path`) instead of a port. */
   readonly adminSocket?: string;
   readonly token?: string;
@@ -21,15 +23,15 @@ export interface BootstrapShape {
 export const DEFAULT_ADMIN_PORT: Readonly<Record<BootstrapGeneration, number>> = { modern: 1234, legacy: 9901 };
 
 function adminAddress(shape: BootstrapShape, port: number): object {
-  return shape.adminSocket ? { pipe: { path: shape.adminSocket } } : { socketAddress: { address: '127.0.0.1', portValue: port } };
+  return shape.adminSocket ? { pipe: { path: shape.adminSocket } } : { socketAddress: { address: shape.adminHost ?? '127.0.0.1', portValue: port } };
 }
 
 /** Today's DP server (Kuma 1.0 and later): camelCase v3, delta ADS carrying the token, admin in the node metadata too. */
-function modern(shape: Required<Omit<BootstrapShape, 'adminSocket'>> & BootstrapShape): object {
+function modern(shape: Required<Omit<BootstrapShape, 'adminSocket' | 'adminHost'>> & BootstrapShape): object {
   const grpc = { envoyGrpc: { clusterName: 'kuma:ads' }, initialMetadata: [{ key: 'authorization', value: shape.token }] };
   const adminMetadata = shape.adminSocket
     ? { 'dataplane.admin.socketPath': shape.adminSocket }
-    : { 'dataplane.admin.address': '127.0.0.1', 'dataplane.admin.port': String(shape.adminPort) };
+    : { 'dataplane.admin.address': shape.adminHost ?? '127.0.0.1', 'dataplane.admin.port': String(shape.adminPort) };
   return {
     ...(shape.adminPort !== 0 && {
       admin: {
@@ -70,9 +72,9 @@ function modern(shape: Required<Omit<BootstrapShape, 'adminSocket'>> & Bootstrap
 }
 
 /** The 0.2 bootstrap server's answer: GRPC ADS on ads_cluster, no token, no admin block when the port is 0. */
-function legacy(shape: Required<Omit<BootstrapShape, 'adminSocket'>>): object {
+function legacy(shape: Required<Omit<BootstrapShape, 'adminSocket' | 'adminHost'>> & BootstrapShape): object {
   return {
-    ...(shape.adminPort !== 0 && { admin: { accessLogPath: '/dev/null', address: adminAddress({}, shape.adminPort) } }),
+    ...(shape.adminPort !== 0 && { admin: { accessLogPath: '/dev/null', address: adminAddress({ adminHost: shape.adminHost }, shape.adminPort) } }),
     dynamicResources: {
       adsConfig: { apiType: 'GRPC', grpcServices: [{ envoyGrpc: { clusterName: 'ads_cluster' } }] },
       cdsConfig: { ads: {} },

@@ -1,9 +1,6 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
@@ -26,6 +23,7 @@ import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentVersion } from '../version.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
+import { openStateDir } from './state-dir.js';
 import { openWorkDir } from './workdir.js';
 
 /** An Envoy that stays live this long is considered healthy again: the crash count resets. */
@@ -108,16 +106,24 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   }
 
   // Before the port check: a leftover Envoy of this very dataplane is the likeliest holder of its port.
-  const stateDir = config.workDir ?? path.join(os.tmpdir(), `kuma-dp-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const pidfile = pidfilePath(stateDir, config.dataplane.mesh, config.dataplane.name);
+  const pidfile = pidfilePath(openStateDir(spec.env), config.dataplane.mesh, config.dataplane.name);
   const leftover = await takeOverDataplane(pidfile, `${config.dataplane.mesh}.${config.dataplane.name}`);
-  if (leftover) logger.warn({ event: 'leftover-killed', envoyPid: leftover }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (leftover.killed) logger.warn({ event: 'leftover-killed', envoyPid: leftover.killed }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (leftover.unproven) {
+    logger.warn(
+      { event: 'leftover-unproven', pid: leftover.unproven, pidfile },
+      "the pidfile names a running process that cannot be proven to be this dataplane's Envoy; leaving it alone",
+    );
+  }
   if (config.dataplane.adminPort !== undefined) {
     await assertAdminAddressFree({ kind: 'tcp', host: '127.0.0.1', port: config.dataplane.adminPort });
   }
 
   const workDir = openWorkDir(config.workDir);
+  if (workDir.staleRemoved.length) logger.info({ event: 'stale-workdirs-removed', dirs: workDir.staleRemoved }, 'removed the work dirs of kuma-dp runs that were killed');
+  if (workDir.othersCanWrite) {
+    logger.warn({ event: 'workdir-writable', workdir: workDir.path }, 'other users can write to the work dir: they could replace the bootstrap Envoy reads; make it writable by kuma-dp alone');
+  }
   const context: DataplaneContext = { config, workDir: workDir.path, bootstrap: new Feed(), supervisor: new Feed() };
   const readiness = new ReadinessGates();
   const status = new Feed<DataplaneStatus>();

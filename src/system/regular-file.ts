@@ -56,14 +56,19 @@ export function readRegularFileSync(file: string | 0, maxBytes: number): string 
   const fd = file === 0 ? 0 : openSync(file, FLAGS);
   try {
     if (fd !== 0) refuseOdd(fstatSync(fd), maxBytes);
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let size = 0;
-    for (let read = -1; read !== 0 && size <= maxBytes; size += read) {
-      read = readSync(fd, buffer, size, buffer.length - size, null);
-    }
-    tooLarge(size, maxBytes);
-    return buffer.toString('utf8', 0, size);
+    return readOpenedSync(fd, maxBytes);
   } finally {
     if (fd !== 0) closeSync(fd);
   }
+}
+
+/** At most maxBytes of an open file, as text (FileRefused past that). */
+export function readOpenedSync(fd: number, maxBytes: number): string {
+  const buffer = Buffer.alloc(maxBytes + 1);
+  let size = 0;
+  for (let read = -1; read !== 0 && size <= maxBytes; size += read) {
+    read = readSync(fd, buffer, size, buffer.length - size, null);
+  }
+  tooLarge(size, maxBytes);
+  return buffer.toString('utf8', 0, size);
 }
