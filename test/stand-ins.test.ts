@@ -216,7 +216,8 @@ describe('fake envoy', () => {
     const crashEnv = { FAKE_ENVOY_CRASH: 'exit:2', FAKE_ENVOY_CRASH_TIMES: '1', FAKE_ENVOY_RECORD_DIR: dir };
     assert.equal((await spawnEnvoy(t, base, crashEnv).exited).code, 2);
     const survivor = spawnEnvoy(t, base, crashEnv);
-    await sleep(300);
+    // Signal handlers are in place once it serves: a loaded machine may take long to get there.
+    await waitFor(async () => (/starting main dispatch loop/.test(survivor.stderr()) ? true : undefined), 'the survivor to serve', 10_000);
     assert.equal(survivor.child.exitCode, null);
     survivor.child.kill('SIGINT');
     assert.deepEqual(await survivor.exited, { code: 0, signal: null });
