@@ -234,6 +234,12 @@ export const RUN_SETTINGS = {
     default: '5s',
     parse: parseDuration,
   }),
+  dataplanesDir: setting({
+    flag: 'dataplanes-dir',
+    env: ['KUMA_DATAPLANES_DIR'],
+    describe: 'Fleet mode: run every dataplane described by a file in this directory (kuma-dp run flags per file), from one agent',
+    parse: parseNonEmpty,
+  }),
   readinessPort: setting({
     flag: 'readiness-port',
     env: ['KUMA_READINESS_PORT'],
