@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '../logging/logger.js';
-import { ThrottledWarning } from '../logging/throttle.js';
+import { ThrottledWarning } from './throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { MessageQueue, PendingMessages, type Block } from './queue.js';
 import type { AccessLogStats } from './stats.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/logger.js';
-import { ThrottledWarning } from '../logging/throttle.js';
+import { ThrottledWarning } from './throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { Backend } from './backend.js';
 import { parseBackendAddress } from './parser.js';

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { readSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../logging/logger.js';
-import { ThrottledWarning } from '../logging/throttle.js';
+import { ThrottledWarning } from './throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { LineParser } from './parser.js';
 import type { OpenPipe } from './fifo.js';

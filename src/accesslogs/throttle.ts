@@ -1,5 +1,5 @@
 import type { Clock } from '../runtime/clock.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 
 /**
  * A warning that may repeat at a high rate (once per bad input line, say): logged at most once
