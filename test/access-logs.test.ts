@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,12 +15,13 @@ import { MAX_BACKENDS } from '../src/accesslogs/pool.js';
 import { accessLogStreamer, ACCESS_LOG_FEATURE } from '../src/accesslogs/component.js';
 import { formatByteSize, parseByteSize } from '../src/config/size.js';
 import { accessLogPipePath } from '../src/dataplane/sockets.js';
-import { realClock } from '../src/runtime/clock.js';
+import { realClock, type Clock } from '../src/runtime/clock.js';
 import type { Running } from '../src/runtime/component.js';
 import { ReadinessGates } from '../src/runtime/readiness.js';
 import { freePort } from '../stand-ins/control-plane.js';
 import { startLogCollector, type LogCollector } from '../stand-ins/log-collector.js';
 import { tempDir, waitUntil } from './helpers/agent.js';
+import { ManualClock } from './helpers/clock.js';
 import { startDataplane } from './helpers/readiness.js';
 
 const KiB = 1024;
@@ -51,9 +54,9 @@ async function collector(options: Parameters<typeof startLogCollector>[0] = {}):
 }
 
 /** A streamer on a fresh FIFO under a temp work dir, started; stopped after the test. */
-async function streamer(options: { bufferBytes?: number; pipePath?: string } = {}) {
+async function streamer(options: { bufferBytes?: number; pipePath?: string; clock?: Clock } = {}) {
   const pipePath = options.pipePath ?? accessLogPipePath(tempDir('kuma-dp-al-'), 'backend', 'default');
-  const component = accessLogStreamer({ pipePath, bufferBytes: options.bufferBytes ?? 1024 * KiB, clock: realClock });
+  const component = accessLogStreamer({ pipePath, bufferBytes: options.bufferBytes ?? 1024 * KiB, clock: options.clock ?? realClock });
   const logs = captureLogs();
   const running: Running = await component.start({ logger: logs.logger, readiness: new ReadinessGates() });
   let stopped = false;
@@ -335,6 +338,76 @@ describe('access-log streamer', () => {
     let expected = '';
     for (let i = total - kept; i < total; i++) expected += message(i);
     await received(sink, expected);
+  });
+
+  it('with no buffer, drops what comes while the backend is down and passes what comes once it is up', async () => {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const { pipePath, stats } = await streamer({ bufferBytes: 0 });
+    const envoy = await writer(pipePath);
+    await envoy.write(`${address};lost 1\n${address};lost 2\n`);
+    await waitUntil(() => stats.dropped === 2, WAIT_MS, 'both lines dropped');
+    assert.equal(stats.bufferedBytes, 0);
+    const sink = await collector({ port });
+    // The next attempt comes a second after the refusal; lines written until then are dropped too.
+    for (let i = 0; sink.text() === ''; i++) {
+      await envoy.write(`${address};line ${i}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await envoy.write(`${address};last\n`);
+    await waitUntil(() => sink.text().endsWith('last\n'), WAIT_MS, 'the last line');
+    assert.match(sink.text(), /^(line \d+\n)+last\n$/);
+  });
+
+  it('after a refused connection waits a second before the next attempt, however many lines come', async () => {
+    const clock = new ManualClock();
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const { pipePath, stats, logs } = await streamer({ clock });
+    const envoy = await writer(pipePath);
+    await envoy.write(`${address};first\n`);
+    await waitUntil(() => logs.events.some((event) => event.event === 'access-log-backend-down'), WAIT_MS, 'the refusal');
+    const sink = await collector({ port });
+    for (let i = 0; i < 100; i++) await envoy.write(`${address};line ${i}\n`);
+    await waitUntil(() => stats.bufferedBytes === 'first\n'.length + Array.from({ length: 100 }, (_, i) => `line ${i}\n`.length).reduce((a, b) => a + b), WAIT_MS, 'all lines buffered');
+    await clock.advance(999);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(sink.connections, 0, 'no attempt before the second is up');
+    await clock.advance(1);
+    await waitUntil(() => sink.text().endsWith('line 99\n'), WAIT_MS, 'the buffered lines');
+    assert.equal(sink.connections, 1);
+    assert.ok(sink.text().startsWith('first\nline 0\n'));
+  });
+
+  it('gives up a connection that is not made within 5 s', async () => {
+    const clock = new ManualClock();
+    // A listener that never accepts, its queue (one connection) full: the next one hangs in SYN_SENT.
+    const listener = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(() => void listener.kill('SIGKILL'));
+    const port = Number((await once(listener.stdout!, 'data'))[0]);
+    const filler = connect(port, '127.0.0.1').on('error', () => undefined);
+    cleanups.push(() => void filler.destroy());
+    await once(filler, 'connect');
+    const { pipePath, logs, stats, stop } = await streamer({ clock });
+    const envoy = await writer(pipePath);
+    await envoy.write(`127.0.0.1:${port};waits\n`);
+    await waitUntil(() => stats.bufferedBytes > 0, WAIT_MS, 'the line read');
+    const down = () => logs.events.filter((event) => event.event === 'access-log-backend-down');
+    await clock.advance(4999);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(down().length, 0, 'still trying before 5 s');
+    await clock.advance(1);
+    await waitUntil(() => down().length === 1, WAIT_MS, 'the attempt given up');
+    // The stop's one second of flushing runs on this clock too: move it on until the stop is done.
+    let stopped = false;
+    void stop().then(() => (stopped = true));
+    await waitUntil(async () => {
+      await clock.advance(100);
+      return stopped;
+    }, WAIT_MS, 'the stop');
+    assert.equal(stats.dropped, 1);
   });
 
   it('never stalls the pipe behind a backend that does not read', async () => {
