@@ -13,6 +13,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { REQUIRE_BANNER } from './require-banner.js';
 
 // This file runs as dist/scripts/bundle.js.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,8 +37,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['pino-pretty'],
-  // CommonJS dependencies (pino, yargs' helpers) call require(); an ESM bundle has none of its own.
-  banner: { js: "import { createRequire as __kumaDpCreateRequire } from 'node:module'; const require = __kumaDpCreateRequire(import.meta.url);" },
+  banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',
 });
 chmodSync(bundlePath, 0o755);
