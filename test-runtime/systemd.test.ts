@@ -5,10 +5,11 @@
 // delay) it says so in a drop-in, and everything else is the template as shipped.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readAdminLog, readSignalLog, readStarts } from '../stand-ins/envoy-records.js';
+import { repoRoot } from '../stand-ins/paths.js';
 import { tempDir, waitUntil } from '../test/helpers/agent.js';
 import { recordDir, run, session, startContainer } from './containers.js';
 import { CP_URL, startNetnsControlPlane } from './netns/control-plane.js';
@@ -57,9 +58,6 @@ let nextPort = 9910;
  * (systemd forgets it once an instance is inactive), and adds what the case needs.
  */
 async function installInstance(instance: string, vars: Record<string, string> = {}, dropIn = ''): Promise<string> {
-  const dir = path.join(records, instance);
-  mkdirSync(dir);
-  chownSync(dir, KUMA_DP_UID, KUMA_DP_UID);
   const settings = {
     KUMA_CONTROL_PLANE_URL: CP_URL,
     KUMA_DATAPLANE_MESH: 'default',
@@ -70,10 +68,22 @@ async function installInstance(instance: string, vars: Record<string, string> = 
     FAKE_ENVOY_RECORD_DIR: `/records/${instance}`,
     ...vars,
   };
-  const envFile = `/etc/kuma-dp/${instance}.env`;
-  await shellOk(`cat > ${envFile} && chgrp kuma-dp ${envFile} && chmod 0640 ${envFile}`, Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join(''));
-  const conf = `[Service]\nReadWritePaths=/records\nExecStopPost=/bin/sh -c 'echo "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" >> /records/%i/exits'\n${dropIn}`;
-  await shellOk(`mkdir -p /etc/systemd/system/${unit(instance)}.d && cat > /etc/systemd/system/${unit(instance)}.d/test.conf`, conf);
+  await writeEnvFile(`/etc/kuma-dp/${instance}.env`, settings);
+  return configureUnit(unit(instance), instance, dropIn);
+}
+
+/** An EnvironmentFile as the README installs one: readable by root and the kuma-dp group only. */
+async function writeEnvFile(file: string, vars: Record<string, string>): Promise<void> {
+  await shellOk(`cat > ${file} && chgrp kuma-dp ${file} && chmod 0640 ${file}`, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+}
+
+/** The test's drop-in for a unit, and the records directory /records/<name> it writes to. */
+async function configureUnit(name: string, recordsName: string, dropIn: string): Promise<string> {
+  const dir = path.join(records, recordsName);
+  mkdirSync(dir);
+  chownSync(dir, KUMA_DP_UID, KUMA_DP_UID);
+  const conf = `[Service]\nReadWritePaths=/records\nExecStopPost=/bin/sh -c 'echo "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" >> /records/${recordsName}/exits'\n${dropIn}`;
+  await shellOk(`mkdir -p /etc/systemd/system/${name}.d && cat > /etc/systemd/system/${name}.d/test.conf`, conf);
   await shellOk('systemctl daemon-reload');
   return dir;
 }
@@ -146,7 +156,12 @@ describe('the units of templates/ under systemd', () => {
   });
 
   it('pass systemd-analyze verify as installed', async () => {
-    const result = await shell('systemd-analyze verify kuma-dp@ratings-v1.service app-example.service');
+    // Every unit of templates/, a template as one of its instances.
+    const units = readdirSync(path.join(repoRoot, 'templates'))
+      .filter((file) => file.endsWith('.service'))
+      .map((file) => file.replace(/@\.service$/, '@ratings-v1.service'));
+    assert.ok(units.length >= 3, units.join(' '));
+    const result = await shell(`systemd-analyze verify ${units.join(' ')}`);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '', 'no warnings either');
   });
@@ -318,6 +333,54 @@ describe('the units of templates/ under systemd', () => {
       ['start: 200 READY', 'stop: 200 READY'],
       'the app found its sidecar ready when it started and still ready when it was told to stop',
     );
+  });
+
+  it('run a fleet from kuma-dp-fleet.service: active once every dataplane is ready, all drained on stop', async () => {
+    const fleet = 'kuma-dp-fleet.service';
+    // As the README sets a fleet up: shared settings in fleet.env, one file per dataplane.
+    await writeEnvFile('/etc/kuma-dp/fleet.env', {
+      KUMA_CONTROL_PLANE_URL: CP_URL,
+      KUMA_READINESS_PORT: '9940',
+      KUMA_CONTROL_PLANE_RETRY_BACKOFF: '200ms',
+      KUMA_DATAPLANE_DRAIN_TIME: `${DRAIN_SECONDS}s`,
+      FAKE_ENVOY_RECORD_DIR: '/records/fleet',
+      FAKE_ENVOY_XDS_DELAY_MS: '1500',
+    });
+    await shellOk('mkdir -p /etc/kuma-dp/dataplanes');
+    for (const [name, port] of [['fleet-a', 9941], ['fleet-b', 9942]] as const) {
+      await shellOk(`cat > /etc/kuma-dp/dataplanes/${name}.yaml`, `name: ${name}\nadmin-port: ${port}\n`);
+    }
+    const dir = await configureUnit(fleet, 'fleet', '');
+    const states = recordUnit(fleet);
+    await shellOk(`systemctl start ${fleet}`);
+    assert.equal(await cp.probe(9940), '200 READY', "the host's readiness endpoint");
+    const { ControlGroup: cgroup } = await show(fleet, ['ControlGroup']);
+    const members = (await shellOk(`cat '/sys/fs/cgroup/systemd${cgroup}/cgroup.procs'`)).split('\n').filter(Boolean).map(Number);
+    const names = (await cp.requests()).map((r) => r.body.name).filter((name) => String(name).startsWith('fleet-'));
+    assert.deepEqual([...names].sort(), ['fleet-a', 'fleet-b']);
+    assert.equal(readStarts(dir).length, 2, 'one Envoy per dataplane');
+    assert.equal(members.length, 3, 'kuma-dp and two Envoys in the unit');
+
+    // ExecReload= sends SIGHUP (read the directory again), which kuma-dp takes without stopping.
+    const { MainPID: mainPid } = await show(fleet, ['MainPID']);
+    await shellOk(`systemctl reload ${fleet}`);
+    assert.deepEqual(await show(fleet, ['ActiveState', 'MainPID']), { ActiveState: 'active', MainPID: mainPid });
+
+    const started = Date.now();
+    await shellOk(`systemctl stop ${fleet}`);
+    const tookMs = Date.now() - started;
+    states.stop();
+    const seen = states.samples;
+    const firstActive = seen.findIndex((s) => s.ActiveState === 'active');
+    assert.equal(seen[firstActive]?.StatusText, '2 of 2 dataplanes ready', 'active once both are ready');
+    assert.ok(seen.slice(0, firstActive).every((s) => s.ActiveState !== 'active'));
+    assert.ok(seen.some((s) => s.ActiveState === 'activating' && /^[01] of 2 dataplanes ready$/.test(s.StatusText)), 'activating until then');
+    assert.ok(tookMs >= DRAIN_SECONDS * 1000 && tookMs < (DRAIN_SECONDS + STOP_TIMEOUT_SECONDS) * 1000, `both drained at once (${tookMs}ms)`);
+    assert.deepEqual(exits(dir), ['success exited 0']);
+    const drains = new Set(readAdminLog(dir).filter((e) => e.path.startsWith('/drain_listeners')).map((e) => e.pid));
+    assert.equal(drains.size, 2, 'every Envoy drained');
+    assert.equal((await shell(`cat '/sys/fs/cgroup/systemd${cgroup}/cgroup.procs' 2>/dev/null`)).stdout, '');
+    for (const pid of members) assert.equal(await alive(pid), false);
   });
 
   it('run kuma-dp and Envoy hardened: read-only system, private /tmp, no home, no new privileges', async () => {

@@ -1,7 +1,7 @@
 // The images of the runtime suite, made without any registry: a Debian base from debootstrap with
 // the host's node, the stand-in Envoy, the project's image from templates/Dockerfile on top of
 // those, and a systemd image with the units of templates/ installed.
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { REQUIRE_BANNER } from '../../scripts/require-banner.js';
@@ -118,13 +118,14 @@ async function projectImage(engine: Record<string, string>, log: Log): Promise<v
 
 /**
  * The project's image booting systemd instead, with the units installed as the README says: the
- * kuma-dp system user (the image's), the units in /etc/systemd/system, /etc/kuma-dp for their
- * settings. The app unit's service is a stand-in that records what its sidecar said.
+ * kuma-dp system user (the image's), every unit of templates/ in /etc/systemd/system, /etc/kuma-dp
+ * for their settings. The app unit's service is a stand-in that records what its sidecar said.
  */
 async function systemdImage(engine: Record<string, string>, workDir: string, log: Log): Promise<void> {
   const context = path.join(workDir, 'systemd-context');
   mkdirSync(context, { recursive: true });
-  for (const unit of ['kuma-dp@.service', 'app-example.service']) copyFileSync(path.join(repoRoot, 'templates', unit), path.join(context, unit));
+  const units = readdirSync(path.join(repoRoot, 'templates')).filter((file) => file.endsWith('.service'));
+  for (const unit of units) copyFileSync(path.join(repoRoot, 'templates', unit), path.join(context, unit));
   copyFileSync(path.join(repoRoot, 'dist', 'test-runtime', 'apps', 'ratings.js'), path.join(context, 'ratings.js'));
   writeFileSync(
     path.join(context, 'Containerfile'),
@@ -135,7 +136,7 @@ RUN ln -s /usr/local/bin/node /usr/bin/node \\
  && install -d -m 0750 -g kuma-dp /etc/kuma-dp \\
  && install -d -o bookinfo /var/lib/bookinfo /opt/bookinfo/ratings \\
  && echo '{"type":"module"}' > /opt/bookinfo/ratings/package.json
-COPY kuma-dp@.service app-example.service /etc/systemd/system/
+COPY ${units.join(' ')} /etc/systemd/system/
 COPY ratings.js /opt/bookinfo/ratings/ratings.js
 HEALTHCHECK NONE
 STOPSIGNAL SIGRTMIN+3
