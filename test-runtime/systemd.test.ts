@@ -168,6 +168,7 @@ describe('the units of templates/ under systemd', () => {
 
   it('keep the unit activating until READY=1, then active, with StatusText following the agent', async () => {
     await cp.setMode('error');
+    after(() => cp.setMode('ok'));
     const dir = await installInstance('status', { FAKE_ENVOY_XDS_DELAY_MS: '1500' });
     const states = recordUnit(unit('status'));
     await shellOk(`systemctl start --no-block ${unit('status')}`);
