@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { readAdminLog, readSignalLog, readStarts } from '../stand-ins/envoy-records.js';
 import { isAlive, tempDir, waitUntil } from '../test/helpers/agent.js';
+import type { Mode } from '../stand-ins/control-plane.js';
 import { exitCode, processes, recordDir, run, runOk, session, startContainer } from './containers.js';
 import { CP_URL, startNetnsControlPlane } from './netns/control-plane.js';
 
@@ -22,35 +23,34 @@ async function imageUid(): Promise<number> {
   return uid;
 }
 
-async function controlPlane() {
-  const cp = await startNetnsControlPlane(tempDir('kuma-dp-runtime-netns-'));
+/**
+ * The image run as the README runs it, in a network namespace of its own with the fake kuma-cp
+ * (answering in `cpMode`), with these settings and any more podman arguments; the fake Envoy
+ * records into the returned dir.
+ */
+async function startSidecar(vars: Record<string, string>, options: { podmanArgs?: string[]; cpMode?: Mode } = {}) {
+  const cp = await startNetnsControlPlane(tempDir('kuma-dp-test-runtime-netns-'));
   after(() => cp.close());
-  return cp;
+  if (options.cpMode) await cp.setMode(options.cpMode);
+  const records = recordDir(await imageUid());
+  const settings = { KUMA_CONTROL_PLANE_URL: CP_URL, FAKE_ENVOY_RECORD_DIR: '/records', ...vars };
+  const env = Object.entries(settings).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+  const name = await startContainer(['--network', cp.network, '--volume', `${records}:/records`, ...(options.podmanArgs ?? []), ...env], image);
+  return { cp, records, name };
 }
-
-const env = (vars: Record<string, string>) => Object.entries(vars).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
 
 describe('the image of templates/Dockerfile under podman', () => {
   it('runs kuma-dp under tini as the image user: bootstrap, Envoy, /ready, the health check, and a drained podman stop', async () => {
-    const cp = await controlPlane();
     const uid = await imageUid();
-    const records = recordDir(uid);
-    // The CP fails at first, so that the health check is seen failing before it passes.
-    await cp.setMode('error');
-    const name = await startContainer(
-      [
-        '--network', cp.network,
-        '--volume', `${records}:/records`,
-        ...env({
-          KUMA_CONTROL_PLANE_URL: CP_URL,
-          KUMA_DATAPLANE_NAME: 'ratings-v1',
-          KUMA_DATAPLANE_MESH: 'bookinfo',
-          KUMA_CONTROL_PLANE_RETRY_BACKOFF: '200ms',
-          KUMA_DATAPLANE_DRAIN_TIME: `${DRAIN_SECONDS}s`,
-          FAKE_ENVOY_RECORD_DIR: '/records',
-        }),
-      ],
-      image,
+    // The CP fails at first (kuma-dp retries), so that the health check is seen failing before it passes.
+    const { cp, records, name } = await startSidecar(
+      {
+        KUMA_DATAPLANE_NAME: 'ratings-v1',
+        KUMA_DATAPLANE_MESH: 'bookinfo',
+        KUMA_CONTROL_PLANE_RETRY_BACKOFF: '200ms',
+        KUMA_DATAPLANE_DRAIN_TIME: `${DRAIN_SECONDS}s`,
+      },
+      { cpMode: 'error' },
     );
     await waitUntil(async () => (await cp.requests()).length > 0, 30_000, 'a bootstrap request');
     assert.equal(await cp.probe(READINESS_PORT), '503 NOT_READY');
@@ -100,31 +100,19 @@ describe('the image of templates/Dockerfile under podman', () => {
   });
 
   it('exits non-zero when Envoy crash-loops', async () => {
-    const cp = await controlPlane();
-    const records = recordDir(await imageUid());
-    const name = await startContainer(
-      [
-        '--network', cp.network,
-        '--volume', `${records}:/records`,
-        ...env({
-          KUMA_CONTROL_PLANE_URL: CP_URL,
-          KUMA_DATAPLANE_NAME: 'ratings-v1',
-          KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_LIMIT: '3',
-          KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_BACKOFF: '100ms',
-          FAKE_ENVOY_CRASH: 'exit:1',
-          FAKE_ENVOY_RECORD_DIR: '/records',
-        }),
-      ],
-      image,
-    );
+    const { records, name } = await startSidecar({
+      KUMA_DATAPLANE_NAME: 'ratings-v1',
+      KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_LIMIT: '3',
+      KUMA_DATAPLANE_RUNTIME_ENVOY_RESTART_BACKOFF: '100ms',
+      FAKE_ENVOY_CRASH: 'exit:1',
+    });
     await waitUntil(async () => (await exitCode(name)) !== -1, 60_000, 'the container to exit');
     assert.equal(await exitCode(name), 1);
     assert.equal(readStarts(records).length, 3, 'kuma-dp gave up after --envoy-restart-limit crashes');
   });
 
   it('names the dataplane after --hostname when no name is set', async () => {
-    const cp = await controlPlane();
-    const name = await startContainer(['--network', cp.network, '--hostname', 'ratings-v1-5f7b9', ...env({ KUMA_CONTROL_PLANE_URL: CP_URL, KUMA_DATAPLANE_DRAIN_TIME: '0s' })], image);
+    const { cp, name } = await startSidecar({ KUMA_DATAPLANE_DRAIN_TIME: '0s' }, { podmanArgs: ['--hostname', 'ratings-v1-5f7b9'] });
     await waitUntil(async () => (await cp.probe(READINESS_PORT)) === '200 READY', 30_000, 'ready');
     const requests = await cp.requests();
     assert.deepEqual(

@@ -14,7 +14,7 @@ let counter = 0;
 
 /** `podman run -d` under a fresh name; the container is removed after the test file. */
 export async function startContainer(args: readonly string[], image: string, command: readonly string[] = []): Promise<string> {
-  const name = `kuma-dp-runtime-${process.pid}-${++counter}`;
+  const name = `kuma-dp-test-runtime-${process.pid}-${++counter}`;
   after(() => run(['rm', '--force', '--time', '0', name]));
   await runOk(['run', '--detach', '--name', name, ...args, image, ...command]);
   return name;
@@ -51,7 +51,7 @@ export async function exitCode(container: string): Promise<number> {
 
 /** A host directory the fake Envoy, running as uid, can write its records to. */
 export function recordDir(uid: number): string {
-  const dir = tempDir('kuma-dp-runtime-records-');
+  const dir = tempDir('kuma-dp-test-runtime-records-');
   chownSync(dir, uid, uid);
   chmodSync(dir, 0o755);
   return dir;

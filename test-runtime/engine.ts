@@ -60,7 +60,7 @@ export function writeSession(session: Session): string {
   return file;
 }
 
-/** A soft limit no higher than the hard one, from /proc/self/limits ("unlimited" as Infinity). */
+/** This process's hard limit of a resource, from /proc/self/limits ("unlimited" as Infinity). */
 function hardLimit(name: string): number {
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')

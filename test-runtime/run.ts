@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   await installMissingPackages(log);
 
   const kept = process.env.KUMA_DP_RUNTIME_DIR;
-  const workDir = kept ? path.resolve(kept) : mkdtempSync(path.join(os.tmpdir(), 'kuma-dp-runtime-'));
+  const workDir = kept ? path.resolve(kept) : mkdtempSync(path.join(os.tmpdir(), 'kuma-dp-test-runtime-'));
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
   const engine = configureEngine(workDir);
   // A stop request during the set-up still cleans up (the tests' own runner handles it after).

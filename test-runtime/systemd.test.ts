@@ -14,13 +14,11 @@ import { tempDir, waitUntil } from '../test/helpers/agent.js';
 import { recordDir, run, session, startContainer } from './containers.js';
 import { CP_URL, startNetnsControlPlane } from './netns/control-plane.js';
 
-/** The uid of the image's kuma-dp user, which the unit runs as (User=kuma-dp). */
-const KUMA_DP_UID = 5678;
 const DRAIN_SECONDS = 2;
 const STOP_TIMEOUT_SECONDS = 5;
 
 // Set up at the top: what node:test's after() registers here lasts until the end of the file.
-const cp = await startNetnsControlPlane(tempDir('kuma-dp-runtime-netns-'));
+const cp = await startNetnsControlPlane(tempDir('kuma-dp-test-runtime-netns-'));
 after(() => cp.close());
 const records = recordDir(0);
 // SYS_ADMIN: without it systemd silently skips ProtectSystem= and PrivateTmp=, and the hardening
@@ -38,6 +36,9 @@ async function shellOk(script: string, input?: string): Promise<string> {
   assert.equal(result.code, 0, `${script}: ${result.stderr}`);
   return result.stdout;
 }
+
+/** The unit's User=kuma-dp: the image's user. */
+const kumaDpUid = Number(await shellOk('id -u kuma-dp'));
 
 const unit = (instance: string) => `kuma-dp@${instance}.service`;
 
@@ -81,7 +82,7 @@ async function writeEnvFile(file: string, vars: Record<string, string>): Promise
 async function configureUnit(name: string, recordsName: string, dropIn: string): Promise<string> {
   const dir = path.join(records, recordsName);
   mkdirSync(dir);
-  chownSync(dir, KUMA_DP_UID, KUMA_DP_UID);
+  chownSync(dir, kumaDpUid, kumaDpUid);
   const conf = `[Service]\nReadWritePaths=/records\nExecStopPost=/bin/sh -c 'echo "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" >> /records/${recordsName}/exits'\n${dropIn}`;
   await shellOk(`mkdir -p /etc/systemd/system/${name}.d && cat > /etc/systemd/system/${name}.d/test.conf`, conf);
   await shellOk('systemctl daemon-reload');

@@ -71,12 +71,12 @@ async function baseImage(engine: Record<string, string>, workDir: string, log: L
   rmSync(path.join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
   rmSync(path.join(rootfs, 'var/lib/apt/lists'), { recursive: true, force: true });
   mkdirSync(path.join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
-  const tarball = path.join(workDir, 'rootfs.tar');
   await step(log, `podman import ${IMAGES.base}`, async () => {
-    mustSucceed('tar', await runCommand('tar', ['-C', rootfs, '-cf', tarball, '.'], { timeoutMs: 300_000 }));
+    // Streamed: the root file system never lands on disk a second time as a tarball.
+    const script = 'root=$1; shift; tar -C "$root" -c . | podman import "$@"';
+    const args = ['-c', script, 'sh', rootfs, ...changes.flatMap((c) => ['--change', c]), '-', IMAGES.base];
+    mustSucceed('podman import', await runCommand('sh', args, { env: { ...process.env, ...engine }, timeoutMs: 300_000 }));
     rmSync(rootfs, { recursive: true, force: true });
-    mustSucceed('podman import', await podman(engine, ['import', ...changes.flatMap((c) => ['--change', c]), tarball, IMAGES.base], { timeoutMs: 300_000 }));
-    rmSync(tarball, { force: true });
   });
 }
 
