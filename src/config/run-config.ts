@@ -45,6 +45,18 @@ export interface RunConfig {
   readonly configDir?: string;
   /** 0 turns the readiness endpoint off. */
   readonly readinessPort: number;
+  readonly dns: {
+    readonly enabled: boolean;
+    readonly proxyPort: number;
+  };
+  /**
+   * kumactl's transparent-proxy configuration, as the operator named it: the files (- for stdin)
+   * are read and parsed at the edge; none means the defaults (`--transparent-proxy` alone).
+   */
+  readonly transparentProxy?: { readonly sources: readonly string[] };
+  readonly bindOutbounds: boolean;
+  /** --hosts-file: where the bind-outbounds names are kept for applications. */
+  readonly hostsFile?: string;
   readonly logLevel: LogLevel;
   /** `kuma-dp run -- <app> [args]`: the application started once the dataplane is ready. */
   readonly app?: readonly string[];
@@ -80,6 +92,22 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     throw new UserError(`invalid --readiness-port ${readinessPort}: it is also the --admin-port; give each its own port`);
   }
   const app = flags['--'];
+  const transparentProxySources = get('transparentProxyConfig') ?? [];
+  if (transparentProxySources.filter((source) => source === '-').length + (get('dataplaneFile') === '-' ? 1 : 0) > 1) {
+    throw new UserError('stdin can be read once: pass - to only one of --dataplane-file and --transparent-proxy-config');
+  }
+  const bindOutbounds = must('bindOutbounds');
+  const hostsFile = get('hostsFile');
+  if (hostsFile !== undefined && !bindOutbounds) {
+    throw new UserError('invalid --hosts-file: it holds the names of --bind-outbounds; pass --bind-outbounds too');
+  }
+  const dns = { enabled: must('dnsEnabled'), proxyPort: must('dnsProxyPort') };
+  const transparentProxy = must('transparentProxy') || transparentProxySources.length > 0 ? { sources: transparentProxySources } : undefined;
+  // The DNS proxy listens on TCP as well: a port shared with our own TCP listeners cannot work.
+  if (dns.enabled && (transparentProxy || bindOutbounds) && [readinessPort, adminPort].includes(dns.proxyPort)) {
+    const other = dns.proxyPort === readinessPort ? '--readiness-port' : '--admin-port';
+    throw new UserError(`invalid --dns-proxy-port ${dns.proxyPort}: it is also the ${other}; give each its own port`);
+  }
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
     file: get('dataplaneFile'),
@@ -114,6 +142,10 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     },
     configDir: get('configDir'),
     readinessPort,
+    dns,
+    transparentProxy,
+    bindOutbounds,
+    hostsFile,
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };
