@@ -1,6 +1,7 @@
 import type { EnvoyBuild } from '../envoy/binary.js';
 import type { ProxyType } from '../config/run-config.js';
 import type { TokenFields } from '../dataplane/token.js';
+import type { DataplaneConfig } from '../transparent-proxy/config.js';
 
 /** The body of `POST /bootstrap`: the modern fields plus 0.x's adminPort, which each CP ignores when foreign. */
 export interface BootstrapRequest {
@@ -17,11 +18,13 @@ export interface BootstrapRequest {
     readonly envoy: { readonly version: string; readonly build: string; readonly kumaDpCompatible: boolean };
   };
   readonly dynamicMetadata: Readonly<Record<string, string>>;
+  readonly dnsPort?: number;
   readonly readinessPort?: number;
   readonly operatingSystem: string;
   readonly features: readonly string[];
   readonly resources: { readonly maxHeapSizeBytes?: number };
   readonly workdir: string;
+  readonly dataplaneConfig?: DataplaneConfig;
 }
 
 export interface BootstrapRequestInput {
@@ -41,12 +44,17 @@ export interface BootstrapRequestInput {
   readonly hostIp?: string;
   /** The cgroup's memory limit, for the CP to size Envoy's heap by. */
   readonly maxHeapSizeBytes?: number;
+  /** What the running components serve (Component.features). */
+  readonly features?: readonly string[];
+  /** The DNS proxy's port while it runs: kuma-cp takes DNS redirection to be on when it is set. */
+  readonly dnsPort?: number;
+  /** kumactl's transparent-proxy configuration, when the dataplane runs behind it. */
+  readonly dataplaneConfig?: DataplaneConfig;
 }
 
-// Every feature kuma-cp knows (named-pipe TCP access logs, embedded DNS, delta xDS, transparent-proxy
-// metadata, bound outbounds...) promises a component this agent does not run; claiming one would
-// make the CP generate config that Envoy cannot serve.
-const FEATURES: readonly string[] = [];
+// kuma-cp reads `dataplaneConfig` only from a dataplane that sends this feature
+// (pkg/transparentproxy/config/dataplane GetDataplaneConfig): the two go together.
+export const FEATURE_TRANSPARENT_PROXY_IN_METADATA = 'feature-transparent-proxy-in-dataplane-metadata';
 
 export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRequest {
   return {
@@ -63,10 +71,12 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
       envoy: { version: input.envoy.version, build: input.envoy.build, kumaDpCompatible: input.envoy.compatible },
     },
     dynamicMetadata: input.hostIp === undefined ? {} : { HOST_IP: input.hostIp },
+    ...(input.dnsPort !== undefined && { dnsPort: input.dnsPort }),
     ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
     operatingSystem: input.platform,
-    features: FEATURES,
+    features: [...(input.features ?? []), ...(input.dataplaneConfig ? [FEATURE_TRANSPARENT_PROXY_IN_METADATA] : [])],
     resources: input.maxHeapSizeBytes === undefined ? {} : { maxHeapSizeBytes: input.maxHeapSizeBytes },
     workdir: input.workdir,
+    ...(input.dataplaneConfig && { dataplaneConfig: input.dataplaneConfig }),
   };
 }
