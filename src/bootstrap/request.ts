@@ -1,7 +1,14 @@
-import type { EnvoyBuild } from '../envoy/binary.js';
-import type { ProxyType } from '../config/run-config.js';
-import type { TokenFields } from '../dataplane/token.js';
 import type { DataplaneConfig } from '../transparent-proxy/config.js';
+import type { TokenFields } from './token.js';
+
+export type ProxyType = 'dataplane' | 'ingress' | 'egress';
+
+/** The Envoy build the agent runs, as `envoy --version` told it. */
+export interface EnvoyVersion {
+  readonly version: string;
+  readonly build: string;
+  readonly compatible: boolean;
+}
 
 /** The body of `POST /bootstrap`: the modern fields plus 0.x's adminPort, which each CP ignores when foreign. */
 export interface BootstrapRequest {
@@ -33,7 +40,7 @@ export interface BootstrapRequestInput {
   readonly proxyType: ProxyType;
   readonly adminPort?: number;
   readonly readinessPort?: number;
-  readonly envoy: EnvoyBuild;
+  readonly envoy: EnvoyVersion;
   readonly agentVersion: string;
   readonly workdir: string;
   readonly platform: NodeJS.Platform;
@@ -44,12 +51,15 @@ export interface BootstrapRequestInput {
   readonly hostIp?: string;
   /** The cgroup's memory limit, for the CP to size Envoy's heap by. */
   readonly maxHeapSizeBytes?: number;
-  /** What the running components serve (Component.features). */
-  readonly features?: readonly string[];
   /** The DNS proxy's port while it runs: kuma-cp takes DNS redirection to be on when it is set. */
   readonly dnsPort?: number;
   /** kumactl's transparent-proxy configuration, when the dataplane runs behind it. */
   readonly dataplaneConfig?: DataplaneConfig;
+  /**
+   * What kuma-cp may rely on: each feature promises a part of the agent that runs (the components'
+   * own `features`); claiming one that does not run makes the CP generate config nobody serves.
+   */
+  readonly features: readonly string[];
 }
 
 // kuma-cp reads `dataplaneConfig` only from a dataplane that sends this feature
@@ -74,7 +84,7 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
     ...(input.dnsPort !== undefined && { dnsPort: input.dnsPort }),
     ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
     operatingSystem: input.platform,
-    features: [...(input.features ?? []), ...(input.dataplaneConfig ? [FEATURE_TRANSPARENT_PROXY_IN_METADATA] : [])],
+    features: [...input.features, ...(input.dataplaneConfig ? [FEATURE_TRANSPARENT_PROXY_IN_METADATA] : [])],
     resources: input.maxHeapSizeBytes === undefined ? {} : { maxHeapSizeBytes: input.maxHeapSizeBytes },
     workdir: input.workdir,
     ...(input.dataplaneConfig && { dataplaneConfig: input.dataplaneConfig }),

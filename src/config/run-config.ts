@@ -1,12 +1,13 @@
-import { readCaCert } from '../bootstrap/ca-cert.js';
+import { checkCaCert } from '../bootstrap/ca-cert.js';
+import type { ProxyType } from '../bootstrap/request.js';
 import type { ControlPlaneTls } from '../bootstrap/tls.js';
-import { loadDataplaneResource } from '../dataplane/template.js';
-import { tokenSetting, type TokenSetting } from '../dataplane/token.js';
-import { UserError } from './errors.js';
+import { loadDataplaneResource } from '../bootstrap/template.js';
+import { tokenSetting, type TokenSetting } from '../bootstrap/token.js';
+import { UserError } from '../errors.js';
+import { parseTransparentProxyConfig, type DataplaneConfig } from '../transparent-proxy/config.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 
-export type ProxyType = 'dataplane' | 'ingress' | 'egress';
-export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
+type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
 
 /** Everything `kuma-dp run` needs, validated once. Nothing else reads argv or the environment. */
 export interface RunConfig {
@@ -41,19 +42,16 @@ export interface RunConfig {
       readonly limit: number;
     };
   };
-  /** Where the bootstrap and pidfile live; undefined means a private temp dir. */
-  readonly configDir?: string;
+  /** The work dir the operator chose; undefined means a private temp dir. */
+  readonly workDir?: string;
   /** 0 turns the readiness endpoint off. */
   readonly readinessPort: number;
   readonly dns: {
     readonly enabled: boolean;
     readonly proxyPort: number;
   };
-  /**
-   * kumactl's transparent-proxy configuration, as the operator named it: the files (- for stdin)
-   * are read and parsed at the edge; none means the defaults (`--transparent-proxy` alone).
-   */
-  readonly transparentProxy?: { readonly sources: readonly string[] };
+  /** kumactl's transparent-proxy configuration, when the dataplane runs behind its iptables. */
+  readonly transparentProxy?: DataplaneConfig;
   readonly bindOutbounds: boolean;
   /** --hosts-file: where the bind-outbounds names are kept for applications. */
   readonly hostsFile?: string;
@@ -64,7 +62,13 @@ export interface RunConfig {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment): RunConfig {
+/**
+ * Reads a file the settings name (a path, or - for stdin) and fails with one line naming the
+ * setting: the one way config reaches the file system, so that parsing itself stays pure.
+ */
+export type ReadText = (file: string, setting: string) => string;
+
+export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment, read: ReadText): RunConfig {
   const get = <K extends keyof RunSettings>(key: K) =>
     resolveSetting(RUN_SETTINGS[key] as AnySetting<ReturnType<RunSettings[K]['parse']>>, flags, env);
   // Set by the operator, ignoring defaults: only those can conflict with a Dataplane template.
@@ -102,7 +106,16 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     throw new UserError('invalid --hosts-file: it holds the names of --bind-outbounds; pass --bind-outbounds too');
   }
   const dns = { enabled: must('dnsEnabled'), proxyPort: must('dnsProxyPort') };
-  const transparentProxy = must('transparentProxy') || transparentProxySources.length > 0 ? { sources: transparentProxySources } : undefined;
+  const transparentProxy =
+    must('transparentProxy') || transparentProxySources.length > 0
+      ? parseTransparentProxyConfig(
+          transparentProxySources.map((source) => ({ source, text: read(source, '--transparent-proxy-config') })),
+          dns,
+        )
+      : undefined;
+  if (transparentProxy && process.platform !== 'linux') {
+    throw new UserError('invalid --transparent-proxy: the transparent proxy (iptables) exists only on Linux');
+  }
   // The DNS proxy listens on TCP as well: a port shared with our own TCP listeners cannot work.
   if (dns.enabled && (transparentProxy || bindOutbounds) && [readinessPort, adminPort].includes(dns.proxyPort)) {
     const other = dns.proxyPort === readinessPort ? '--readiness-port' : '--admin-port';
@@ -111,6 +124,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
     file: get('dataplaneFile'),
+    read: (file) => read(file, '--dataplane-file'),
     vars: get('dataplaneVars'),
     name: given('name'),
     mesh: given('mesh'),
@@ -120,7 +134,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       url: must('cpAddress'),
       retryBackoffMs: must('retryBackoff'),
       retryMaxDurationMs: must('retryMaxDuration'),
-      tls: { caCert: readCaCert(get('caCertFile'), get('caCert')), skipVerify: must('skipVerify') },
+      tls: { caCert: caCertOf(get('caCertFile'), get('caCert'), read), skipVerify: must('skipVerify') },
     },
     dataplane: {
       name: resource?.name ?? must('name'),
@@ -140,7 +154,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       stopTimeoutMs: must('envoyStopTimeout'),
       restart,
     },
-    configDir: get('configDir'),
+    workDir: get('workDir'),
     readinessPort,
     dns,
     transparentProxy,
@@ -149,4 +163,10 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };
+}
+
+/** The CA from `--ca-cert-file` (which wins) or inline PEM, checked to be a certificate. */
+function caCertOf(file: string | undefined, inline: string | undefined, read: ReadText): string | undefined {
+  if (file !== undefined) return checkCaCert(read(file, '--ca-cert-file'), `--ca-cert-file ${file}`);
+  return inline === undefined ? undefined : checkCaCert(inline, 'KUMA_CONTROL_PLANE_CA_CERT');
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import YAML from 'yaml';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 
 // The part of `kumactl install transparent-proxy --config` that kuma-cp needs to know about, sent
 // as the bootstrap request's `dataplaneConfig` (Kuma's pkg/transparentproxy/config/dataplane). The
@@ -25,7 +25,7 @@ export interface DataplaneConfig {
   };
 }
 
-/** One value of --transparent-proxy-config, read at the edge. */
+/** One value of --transparent-proxy-config, read at the edge (cli/run.ts). */
 export interface TransparentProxyDocument {
   /** The path as given, or - for stdin. */
   readonly source: string;
