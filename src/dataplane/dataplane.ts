@@ -4,9 +4,12 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { bindOutboundsComponent } from '../bind-outbounds/component.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
+import type { DnsProxy } from '../dns/component.js';
+import { dnsProxyFor } from '../dns/setup.js';
 import { envoyArgs } from '../envoy/args.js';
 import { assertAdminAddressFree } from '../envoy/admin-port.js';
 import type { EnvoyBuild } from '../envoy/binary.js';
@@ -80,8 +83,21 @@ export interface DataplaneOptions {
  * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
  * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
  */
-function sideComponents(_context: DataplaneContext): Component[] {
-  return [];
+function sideComponents(context: DataplaneContext, dns: DnsProxy | undefined, clock: Clock): Component[] {
+  const { config } = context;
+  return [
+    ...(dns ? [dns] : []),
+    ...(config.bindOutbounds
+      ? [
+          bindOutboundsComponent({
+            admin: () => context.bootstrap.value?.admin,
+            publish: dns && ((names) => dns.setNames(names)),
+            hostsFile: config.hostsFile === undefined ? undefined : { path: config.hostsFile, id: `${config.dataplane.mesh}/${config.dataplane.name}` },
+            clock,
+          }),
+        ]
+      : []),
+  ];
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -147,7 +163,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const env = childEnvironment(spec.env);
   const version = agentVersion();
   const maxHeapSizeBytes = cgroupMemoryLimit();
-  const side = sideComponents(context);
+  const dns = dnsProxyFor(config, clock);
+  const side = sideComponents(context, dns, clock);
   const envoy = envoyComponent({
     policy: policyOf(config),
     clock,
@@ -172,6 +189,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           token: spec.token(),
           caCert: config.controlPlane.tls.caCert,
           maxHeapSizeBytes,
+          dnsPort: dns && config.dns.proxyPort,
+          dataplaneConfig: config.transparentProxy,
           features: featuresOf(components),
         }),
       adminPort: config.dataplane.adminPort,
