@@ -15,6 +15,7 @@ import { ReadinessGates } from '../src/runtime/readiness.js';
 import { parseTransparentProxyConfig } from '../src/transparent-proxy/config.js';
 import { addressesOf, type Answer, encodeQuery, exchangeUdp, queryTcp, queryUdp, upstreamWithResolvConf } from './helpers/dns.js';
 import { tempDir } from './helpers/agent.js';
+import { ManualClock } from './helpers/clock.js';
 
 const silent = pino({ level: 'silent' });
 const running: Running[] = [];
@@ -252,40 +253,26 @@ describe('DNS proxy', () => {
 describe('DNS proxy readiness', () => {
   const dir = tempDir('kuma-dp-dns-ready-');
 
-  /** A clock whose timers run only when the test fires them. */
-  function heldClock() {
-    const timers = new Map<number, { ms: number; callback: () => void }>();
-    let next = 0;
-    const clock: Clock = {
-      now: () => 0,
-      setTimeout: (callback, ms) => {
-        timers.set(++next, { ms, callback });
-        return next;
-      },
-      clearTimeout: (handle) => void timers.delete(handle as number),
-    };
-    return { clock, timers };
-  }
-
   it('holds readiness until the first /dns configuration', async () => {
-    const { clock, timers } = heldClock();
+    const clock = new ManualClock();
     const readiness = new ReadinessGates();
     const { proxy } = await startProxy({ resolvConf: path.join(dir, 'none.conf'), waitForRecords: true, clock, readiness });
     assert.equal(readiness.state, 'NOT_READY');
     assert.deepEqual(readiness.waitingFor, ['dns-records']);
+    await clock.advance(FIRST_RECORDS_WAIT_MS - 1);
+    assert.equal(readiness.state, 'NOT_READY');
     proxy.update({ ttl: 30, records: [] });
     assert.equal(readiness.state, 'READY');
-    assert.equal(timers.size, 0, 'the 15s bound is cancelled');
+    assert.deepEqual(clock.pending(), [], 'the 15s bound is cancelled');
   });
 
   it('turns ready anyway after 15s without one', async () => {
-    const { clock, timers } = heldClock();
+    const clock = new ManualClock();
     const readiness = new ReadinessGates();
     await startProxy({ resolvConf: path.join(dir, 'none.conf'), waitForRecords: true, clock, readiness });
-    const [timer] = [...timers.values()];
-    assert.equal(timer?.ms, FIRST_RECORDS_WAIT_MS);
-    assert.equal(FIRST_RECORDS_WAIT_MS, 15_000);
-    timer!.callback();
+    await clock.advance(14_999);
+    assert.equal(readiness.state, 'NOT_READY');
+    await clock.advance(1);
     assert.equal(readiness.state, 'READY');
   });
 
