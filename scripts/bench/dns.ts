@@ -1,4 +1,4 @@
-// Figure 7: queries per second and p99 latency for a mesh name over UDP, the agent's DNS proxy
+// Figure 9: queries per second and p99 latency for a mesh name over UDP, the agent's DNS proxy
 // against a minimal Node UDP server that sends back the same answer bytes, in the same run. Each
 // server and the client run in processes of their own, as a resolver and an agent would.
 import { once } from 'node:events';
@@ -77,7 +77,7 @@ export function dnsFigures(runs: readonly DnsRun[]): Figure[] {
   const p99 = runs.map((r) => r.proxy.p99Ms);
   return [
     {
-      id: '7a',
+      id: '9a',
       name: `DNS: a mesh name over UDP, ${IN_FLIGHT} queries in flight`,
       unit: 'queries/s',
       value: round(median(proxyQps), 0),
@@ -90,7 +90,7 @@ export function dnsFigures(runs: readonly DnsRun[]): Figure[] {
       note: `lost (unanswered in 200 ms): ${runs.map((r) => r.proxy.lost).join(', ')}`,
     },
     {
-      id: '7b',
+      id: '9b',
       name: '… p99 latency',
       unit: 'ms',
       value: round(median(p99), 3),
