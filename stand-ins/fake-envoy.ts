@@ -7,7 +7,6 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BoundOutbounds } from './bound-outbounds.js';
 
 const SHA = '50ea83e602d5da162df89fd5798301e22f5540cf';
 const BUILD_VERSION = `${SHA}/1.34.1/Clean/RELEASE/BoringSSL`;
@@ -324,10 +323,13 @@ const stateGauge = { LIVE: 0, DRAINING: 1, PRE_INITIALIZING: 2, INITIALIZING: 3 
 
 // kuma-cp's listeners for --bind-outbounds, from the scenario once xDS has come; each change of
 // the scenario is one more LDS update.
-const outbounds = new BoundOutbounds(env.FAKE_ENVOY_SCENARIO || undefined, (message) => log('warning', 'config', message));
+// Loaded only with a scenario, so that every other fake starts as fast as before.
+const outbounds = env.FAKE_ENVOY_SCENARIO
+  ? new (await import('./bound-outbounds.js')).BoundOutbounds(env.FAKE_ENVOY_SCENARIO, (message) => log('warning', 'config', message))
+  : undefined;
 const listenerUpdates = (): number => {
-  if (xdsUpdates > 0) outbounds.sync();
-  return xdsUpdates + outbounds.updates;
+  if (xdsUpdates > 0) outbounds?.sync();
+  return xdsUpdates + (outbounds?.updates ?? 0);
 };
 
 function stats(): Array<{ name: string; value: number }> {
@@ -405,11 +407,11 @@ const getHandlers: Record<string, (query: URLSearchParams) => Reply> = {
       return json({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap, last_updated: new Date(startedAt).toISOString() }] });
     }
     listenerUpdates();
-    return json({ configs: outbounds.dynamicListeners(query.get('name_regex')) });
+    return json({ configs: outbounds?.dynamicListeners(query.get('name_regex')) ?? [] });
   },
   '/listeners': (query) => {
     listenerUpdates();
-    const statuses = [...staticNames('listeners').map((name) => ({ name, local_address: { socket_address: { address: '0.0.0.0', port_value: 0 } } })), ...outbounds.statuses()];
+    const statuses = [...staticNames('listeners').map((name) => ({ name, local_address: { socket_address: { address: '0.0.0.0', port_value: 0 } } })), ...(outbounds?.statuses() ?? [])];
     if (query.get('format') === 'json') return json({ listener_statuses: statuses });
     return text(statuses.map((s) => `${s.name}::${s.local_address.socket_address.address}:${s.local_address.socket_address.port_value}\n`).join(''));
   },

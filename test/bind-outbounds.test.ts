@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hostnameOf, outboundNames } from '../src/bind-outbounds/hostnames.js';
 import { HostsFileBlock, withBlock } from '../src/bind-outbounds/hosts-file.js';
-import { tempDir } from './helpers/agent.js';
+import { BoundOutbounds } from '../stand-ins/bound-outbounds.js';
+import { writeScenario } from '../stand-ins/scenario.js';
+import { tempDir, waitUntil } from './helpers/agent.js';
 
 describe("bind-outbounds names, as kuma-cp's default hostname generators give them", () => {
   it('names each kind of service its listener serves', () => {
@@ -108,5 +110,31 @@ describe('the hosts-file block', () => {
 
     writeFileSync(`${file}.kuma-dp.lock`, `${process.pid}\n`);
     await assert.rejects(new HostsFileBlock(file, 'm/n').set([]), /holds .*\.kuma-dp\.lock/);
+  });
+});
+
+describe("the fake Envoy's bind-outbounds listeners (CONTRACTS.md §3)", () => {
+  it('names them by KRI, binds them on the VIP, and counts each scenario change as an LDS update', async () => {
+    const dir = tempDir('kuma-dp-fake-lds-');
+    const scenario = path.join(dir, 'scenario.json');
+    const vip = `127.2.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+    writeScenario(scenario, { bindOutbounds: { mesh: 'default', zone: 'zone-1', services: [{ kind: 'msvc', name: 'backend', vip, ports: [{ port: 18080, name: 'tcp-port' }] }] } });
+    const outbounds = new BoundOutbounds(scenario, (message) => assert.fail(message));
+    outbounds.sync();
+    assert.equal(outbounds.updates, 1);
+    assert.deepEqual(outbounds.statuses().map((s) => [s.name, s.local_address.socket_address.address, s.local_address.socket_address.port_value]), [
+      ['self_inbound_dp_13000', '127.0.0.1', 13000],
+      ['kri_msvc_default___backend_tcp-port', vip, 18080],
+    ]);
+    const inbound = outbounds.dynamicListeners('^(self_inbound_|inbound:).*') as Array<{ active_state: { listener: { metadata: { filter_metadata: Record<string, Record<string, string>> } } } }>;
+    assert.equal(inbound.length, 1);
+    assert.equal(inbound[0]!.active_state.listener.metadata.filter_metadata['io.kuma.tags']!['kuma.io/zone'], 'zone-1');
+    await waitUntil(async () => (await fetch(`http://${vip}:18080/`).then((r) => r.text()).catch(() => '')) === 'kri_msvc_default___backend_tcp-port\n', 5000, 'the bound listener');
+    outbounds.sync();
+    assert.equal(outbounds.updates, 1, 'no change, no update');
+    writeScenario(scenario, { bindOutbounds: { mesh: 'default', zone: 'zone-1', services: [] } });
+    outbounds.sync();
+    assert.equal(outbounds.updates, 2);
+    await waitUntil(async () => (await fetch(`http://${vip}:18080/`).then(() => 'up').catch(() => 'gone')) === 'gone', 5000, 'the listener to go');
   });
 });
