@@ -38,12 +38,9 @@ export async function listen(addresses: readonly ListenAddress[], handler: Query
   };
   for (const address of addresses) {
     try {
-      const udp = await listenUdp(address, handler, logger);
-      closers.push(udp.close);
-      // Port 0 (tests) picks a free UDP port; TCP takes the same one.
-      const tcp = await listenTcp({ host: address.host, port: udp.port }, handler, logger);
-      closers.push(tcp);
-      bound.push({ host: address.host, port: udp.port });
+      const both = await listenBoth(address, handler, logger);
+      closers.push(both.close);
+      bound.push({ host: address.host, port: both.port });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (address.host.includes(':') && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
@@ -55,6 +52,20 @@ export async function listen(addresses: readonly ListenAddress[], handler: Query
     }
   }
   return { bound, close: closeAll };
+}
+
+/** UDP and TCP on one port. Port 0 (tests) takes a free UDP port, and another when TCP has that one. */
+async function listenBoth(address: ListenAddress, handler: QueryHandler, logger: Logger): Promise<{ port: number; close: () => Promise<void> }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = await listenUdp(address, handler, logger);
+    try {
+      const tcp = await listenTcp({ host: address.host, port: udp.port }, handler, logger);
+      return { port: udp.port, close: async () => void (await Promise.all([udp.close(), tcp()])) };
+    } catch (error) {
+      await udp.close();
+      if (address.port !== 0 || attempt >= 10 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
 }
 
 function listenUdp(address: ListenAddress, handler: QueryHandler, logger: Logger): Promise<{ port: number; close: () => Promise<void> }> {
