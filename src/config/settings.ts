@@ -1,6 +1,8 @@
+import { parseDataplaneName, parseMeshName } from '../bootstrap/names.js';
 import { parseDuration } from './duration.js';
 import { UserError } from '../errors.js';
 import {
+  countUpTo,
   oneOf,
   parseBoolean,
   parseCount,
@@ -84,14 +86,14 @@ export const RUN_SETTINGS = {
     flag: 'name',
     env: ['KUMA_DATAPLANE_NAME'],
     describe: 'Name of the Dataplane (required, unless a Dataplane template names it)',
-    parse: parseNonEmpty,
+    parse: parseDataplaneName,
   }),
   mesh: setting({
     flag: 'mesh',
     env: ['KUMA_DATAPLANE_MESH'],
     describe: 'Mesh the Dataplane belongs to',
     default: 'default',
-    parse: parseNonEmpty,
+    parse: parseMeshName,
   }),
   proxyType: setting({
     flag: 'proxy-type',
@@ -169,7 +171,8 @@ export const RUN_SETTINGS = {
     flag: 'concurrency',
     env: ['KUMA_DATAPLANE_RUNTIME_CONCURRENCY'],
     describe: "Envoy's worker threads (default: one per CPU the process may use)",
-    parse: parseCount,
+    // Envoy reads it as a uint32.
+    parse: countUpTo(2 ** 32 - 1),
   }),
   envoyLogLevel: setting({
     flag: 'envoy-log-level',
@@ -231,6 +234,50 @@ export const RUN_SETTINGS = {
     default: '5s',
     parse: parseDuration,
   }),
+  dnsEnabled: setting({
+    flag: 'dns-enabled',
+    env: ['KUMA_DNS_ENABLED'],
+    describe: 'Run the embedded DNS proxy (with --transparent-proxy[-config] or --bind-outbounds: it needs names to serve)',
+    kind: 'boolean',
+    default: 'true',
+    parse: parseBoolean,
+  }),
+  dnsProxyPort: setting({
+    flag: 'dns-proxy-port',
+    env: ['KUMA_DNS_PROXY_PORT'],
+    describe: "Port of the embedded DNS proxy; the transparent proxy's iptables redirect DNS here",
+    default: '15053',
+    parse: parsePort,
+  }),
+  transparentProxy: setting({
+    flag: 'transparent-proxy',
+    env: [],
+    describe: "Tell kuma-cp this dataplane runs behind kumactl's transparent proxy, with its default configuration",
+    kind: 'boolean',
+    default: 'false',
+    parse: parseBoolean,
+  }),
+  transparentProxyConfig: repeatable({
+    flag: 'transparent-proxy-config',
+    env: [],
+    describe: 'A file with the YAML of `kumactl install transparent-proxy --config` (- reads stdin); repeatable, later files win',
+    kind: 'array',
+    parse: (raws, source) => raws.map((raw) => parseNonEmpty(raw, source)),
+  }),
+  bindOutbounds: setting({
+    flag: 'bind-outbounds',
+    env: ['KUMA_DATAPLANE_RUNTIME_BIND_OUTBOUNDS'],
+    describe: "Have Envoy bind every mesh service's address (a 127.x VIP) instead of iptables; kuma-dp serves their names",
+    kind: 'boolean',
+    default: 'false',
+    parse: parseBoolean,
+  }),
+  hostsFile: setting({
+    flag: 'hosts-file',
+    env: [],
+    describe: 'With --bind-outbounds: keep the mesh names in a marked block of this hosts file, e.g. /etc/hosts (default: off)',
+    parse: parseNonEmpty,
+  }),
   dataplanesDir: setting({
     flag: 'dataplanes-dir',
     env: ['KUMA_DATAPLANES_DIR'],
@@ -257,6 +304,9 @@ export function resolveSetting<T>(
   const parse = (raw: unknown, source: string): T =>
     isRepeatable(spec) ? spec.parse((Array.isArray(raw) ? raw : [raw]).map(String), source) : spec.parse(String(raw), source);
   const flagValue = spec.flag === undefined ? undefined : flags[spec.flag];
+  if (Array.isArray(flagValue) && !isRepeatable(spec)) {
+    throw new UserError(`--${spec.flag} is given ${flagValue.length} times: give it once`);
+  }
   if (flagValue !== undefined) return parse(flagValue, `--${spec.flag}`);
   for (const name of spec.env) {
     const value = env[name];
