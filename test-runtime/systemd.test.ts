@@ -42,10 +42,13 @@ const kumaDpUid = Number(await shellOk('id -u kuma-dp'));
 
 const unit = (instance: string) => `kuma-dp@${instance}.service`;
 
+/** systemctl show's `Key=value` lines as a record. */
+const properties = (lines: string[]): Record<string, string> =>
+  Object.fromEntries(lines.filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+
 /** systemctl show, as a record of the properties asked for. */
-async function show(name: string, properties: readonly string[]): Promise<Record<string, string>> {
-  const out = await shellOk(`systemctl show ${properties.map((p) => `-p ${p}`).join(' ')} ${name}`);
-  return Object.fromEntries(out.split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+async function show(name: string, asked: readonly string[]): Promise<Record<string, string>> {
+  return properties((await shellOk(`systemctl show ${asked.map((p) => `-p ${p}`).join(' ')} ${name}`)).split('\n'));
 }
 
 const alive = async (pid: number) => (await shell(`test -d /proc/${pid}`)).code === 0;
@@ -121,7 +124,7 @@ function recordUnit(name: string): {
     partial = lines.pop()!;
     for (const line of lines.filter((l) => l !== last)) {
       last = line;
-      samples.push(Object.fromEntries(line.split('\t').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) as unknown as Sample);
+      samples.push(properties(line.split('\t')) as unknown as Sample);
     }
   });
   recorders.add(child);
