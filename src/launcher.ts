@@ -1,4 +1,4 @@
-import { applyAdminAddress, formatAdminAddress } from './bootstrap/admin-address.js';
+import { adminPortDisagreement, applyAdminAddress, formatAdminAddress } from './bootstrap/admin-address.js';
 import { fetchBootstrap, type BootstrapClientOptions } from './bootstrap/client.js';
 import type { BootstrapRequest } from './bootstrap/request.js';
 import type { BootstrapResponse } from './bootstrap/response.js';
@@ -17,6 +17,8 @@ export interface LauncherOptions {
   /** Built per fetch, so a rotated token file is read again. */
   readonly request: () => BootstrapRequest;
   readonly adminPort?: number;
+  /** Where kuma-dp's readiness endpoint listens: Envoy's admin cannot have it too. */
+  readonly readinessPort?: number;
   readonly bootstrapPath: string;
   readonly pidfile: string;
   readonly binary: string;
@@ -59,7 +61,9 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
         rewrite.replaced === 'none' ? "the bootstrap has no admin address; using the default" : "overriding the control plane's admin address",
       );
     }
-    await assertAdminAddressFree(rewrite.admin);
+    const disagreement = adminPortDisagreement(rewrite, options.adminPort);
+    if (disagreement && restart === 0) logger.warn({ admin: formatAdminAddress(rewrite.admin), controlPlaneAdminPort: rewrite.controlPlanePort }, disagreement);
+    await assertAdminAddressFree(rewrite.admin, options.readinessPort);
     writePrivateFile(options.bootstrapPath, rewrite.yaml);
     signal.throwIfAborted();
     const envoyLogger = logger.child({ source: 'envoy' });

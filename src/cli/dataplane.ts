@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
@@ -21,8 +22,10 @@ import { startReadinessServer } from '../readiness/server.js';
 import { readinessOf } from '../readiness/state.js';
 import { Supervisor, realClock } from '../supervisor/driver.js';
 import type { Policy, State } from '../supervisor/machine.js';
+import { systemCaBundle } from '../system/ca-bundle.js';
+import { hasLocalIPv6 } from '../system/ipv6.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
-import { agentVersion } from '../version.js';
+import { agentBuild } from '../version.js';
 import { openWorkDir } from '../workdir.js';
 import type { RunContext } from './run.js';
 import type { captureSignals } from './signals.js';
@@ -54,13 +57,17 @@ function policyOf(config: RunConfig): Policy {
 export async function startDataplane({ context, config, token, binary, build, app, signals }: CheckedRun): Promise<void> {
   const pathEnv = context.env.PATH ?? '';
   // Bound before anything starts: a taken port is a one-line error, not a half-started dataplane.
-  const readiness = config.readinessPort === 0 ? undefined : await startReadinessServer({ port: config.readinessPort });
+  // Always bound (port 0: one the system picks): kuma-cp routes the public /ready to it.
+  const readiness = await startReadinessServer({ port: config.readinessPort });
 
   const logger = createLogger({
     level: config.logLevel,
     base: { mesh: config.dataplane.mesh, name: config.dataplane.name },
     pretty: context.stderrIsTTY,
+    ...(config.logOutput && { file: config.logOutput }),
   });
+  if (config.logOutput) process.stdout.write(`kuma-dp: logs will be stored in ${JSON.stringify(path.resolve(config.logOutput.path))}\n`);
+  for (const notice of config.notices) logger.warn(notice);
   if (!build.compatible) {
     logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
   }
@@ -95,16 +102,19 @@ export async function startDataplane({ context, config, token, binary, build, ap
       ? new SystemdNotifier({ send: systemdNotifySender(notifyBinary, notify.socket, process.pid), clock: realClock, logger, watchdogMs: notify.watchdogMs })
       : undefined;
   const report = (state: State) => {
-    readiness?.set(readinessOf(state));
+    readiness.set(readinessOf(state));
     notifier?.update(state);
   };
 
   logger.info(
-    { cp: config.controlPlane.url.origin, envoy: binary, envoyVersion: build.version, workdir: workDir.path },
+    { cp: config.controlPlane.url.origin, envoy: binary, envoyVersion: build.version, workdir: workDir.path, readinessPort: readiness.port },
     'starting the dataplane',
   );
-  const version = agentVersion();
-  const maxHeapSizeBytes = cgroupMemoryLimit();
+  const agent = agentBuild();
+  const maxHeapSizeBytes = config.dataplane.maxMemoryBytes ?? cgroupMemoryLimit();
+  const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
+  const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
+  const features = featuresOfSettings(config.dataplane.features);
   const launch = createLauncher({
     client: {
       url: config.controlPlane.url,
@@ -116,18 +126,28 @@ export async function startDataplane({ context, config, token, binary, build, ap
     },
     request: () =>
       buildBootstrapRequest({
-        ...config.dataplane,
-        readinessPort: config.readinessPort || undefined,
+        mesh: config.dataplane.mesh,
+        name: config.dataplane.name,
+        proxyType: config.dataplane.proxyType,
+        adminPort: config.dataplane.adminPort,
+        hostIp: config.dataplane.hostIp,
+        metrics: config.dataplane.metrics,
+        spireSocketPath: config.dataplane.spireSocketPath,
+        readinessPort: readiness.port,
         envoy: build,
-        agentVersion: version,
+        agent,
         workdir: workDir.path,
         platform: process.platform,
         dataplaneResource: config.dataplane.resource,
         token: token(),
         caCert: config.controlPlane.tls.caCert,
         maxHeapSizeBytes,
+        features,
+        systemCaPath,
+        ipv6Enabled,
       }),
     adminPort: config.dataplane.adminPort,
+    readinessPort: readiness.port,
     bootstrapPath: workDir.bootstrapPath,
     pidfile,
     binary,
@@ -143,7 +163,7 @@ export async function startDataplane({ context, config, token, binary, build, ap
     logger,
     launch,
     ...(app && { startApp: () => spawnChild({ binary: app.binary, args: app.args, env: childEnvironment(context.env), setpriv }) }),
-    exit: (code) => exit(code, { workDir, pidfile, logger, close: () => Promise.allSettled([readiness?.close(), notifier?.close()]) }),
+    exit: (code) => exit(code, { workDir, pidfile, logger, close: () => Promise.allSettled([readiness.close(), notifier?.close()]) }),
     onChange: report,
   });
   report(supervisor.state);

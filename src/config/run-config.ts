@@ -1,9 +1,12 @@
+import { accessSync, constants } from 'node:fs';
 import { readCaCert } from '../bootstrap/ca-cert.js';
+import type { FeatureSettings } from '../bootstrap/features.js';
 import type { ControlPlaneTls } from '../bootstrap/tls.js';
 import { loadDataplaneResource } from '../dataplane/template.js';
 import { tokenSetting, type TokenSetting } from '../dataplane/token.js';
 import { UserError } from './errors.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
+import { UNSUPPORTED_SETTINGS, unknownVariables, unsupportedNotices } from './unsupported.js';
 
 export type ProxyType = 'dataplane' | 'ingress' | 'egress';
 export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
@@ -26,6 +29,16 @@ export interface RunConfig {
     readonly resource?: string;
     readonly token?: TokenSetting;
     readonly hostIp?: string;
+    /** The metrics listener's certificate and key, for kuma-cp to serve Prometheus over TLS. */
+    readonly metrics?: { readonly certPath: string; readonly keyPath: string };
+    /** The operator's system CA bundle; undefined: the first of the usual places that exists. */
+    readonly systemCaPath?: string;
+    /** false: IPv6 is off; true: on where the host has an IPv6 address. */
+    readonly ipv6Enabled: boolean;
+    readonly spireSocketPath?: string;
+    /** undefined: the cgroup's memory limit. */
+    readonly maxMemoryBytes?: number;
+    readonly features: FeatureSettings;
   };
   readonly envoy: {
     readonly binaryPath: string;
@@ -46,8 +59,51 @@ export interface RunConfig {
   /** 0 turns the readiness endpoint off. */
   readonly readinessPort: number;
   readonly logLevel: LogLevel;
+  /** `--log-output-path`: logs go to this file, rotated as Go kuma-dp's lumberjack rotates them. */
+  readonly logOutput?: LogOutput;
+  /** Go kuma-dp's resilient-component backoff, for the side components. */
+  readonly resilientBackoff: { readonly baseMs: number; readonly maxMs: number };
   /** `kuma-dp run -- <app> [args]`: the application started once the dataplane is ready. */
   readonly app?: readonly string[];
+  /** Warnings for the log: settings of Go kuma-dp this agent ignores, unknown KUMA_* variables. */
+  readonly notices: readonly string[];
+}
+
+export interface LogOutput {
+  readonly path: string;
+  readonly maxSizeBytes: number;
+  /** 0 keeps every rotated file. */
+  readonly maxBackups: number;
+  /** 0 keeps rotated files whatever their age. */
+  readonly maxAgeMs: number;
+}
+
+const MB = 1024 * 1024;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Envoy's level when only kuma-dp's own is given: Envoy inherits it, as with Go kuma-dp. */
+const ENVOY_LEVEL_OF: Readonly<Record<LogLevel, string>> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warning',
+  error: 'error',
+  fatal: 'critical',
+  off: 'off',
+};
+
+/** Every variable some setting reads, supported or not: the others get a warning. */
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set(
+  [...Object.values(RUN_SETTINGS), ...UNSUPPORTED_SETTINGS].flatMap((spec): readonly string[] => spec.env),
+);
+
+function readableFile(file: string, flag: string): string {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (error) {
+    throw new UserError(`cannot read ${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return file;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -79,6 +135,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   if (readinessPort !== 0 && readinessPort === adminPort) {
     throw new UserError(`invalid --readiness-port ${readinessPort}: it is also the --admin-port; give each its own port`);
   }
+  const notices = [...unsupportedNotices(flags, env), ...unknownVariables(env, KNOWN_VARIABLES)];
   const app = flags['--'];
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
@@ -86,7 +143,20 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     vars: get('dataplaneVars'),
     name: given('name'),
     mesh: given('mesh'),
+    adminPort,
   });
+  const certPath = get('metricsCertPath');
+  const keyPath = get('metricsKeyPath');
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new UserError(`${certPath === undefined ? '--metrics-key-path' : '--metrics-cert-path'} needs ${certPath === undefined ? '--metrics-cert-path' : '--metrics-key-path'} too: kuma-cp uses the pair or neither`);
+  }
+  const resilientBackoff = { baseMs: must('resilientBaseBackoff'), maxMs: must('resilientMaxBackoff') };
+  if (resilientBackoff.maxMs < resilientBackoff.baseMs) {
+    throw new UserError('invalid KUMA_DATAPLANE_RESILIENT_COMPONENT_MAX_BACKOFF: must not be shorter than KUMA_DATAPLANE_RESILIENT_COMPONENT_BASE_BACKOFF');
+  }
+  const logLevel = must('logLevel');
+  const logPath = get('logOutputPath');
+  const maxMemoryBytes = get('maxMemoryBytes');
   return {
     controlPlane: {
       url: must('cpAddress'),
@@ -102,10 +172,23 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       resource: resource?.json,
       token: tokenSetting(get('dataplaneToken'), get('dataplaneTokenFile')),
       hostIp: get('hostIp'),
+      ...(certPath !== undefined && keyPath !== undefined && {
+        metrics: { certPath: readableFile(certPath, '--metrics-cert-path'), keyPath: readableFile(keyPath, '--metrics-key-path') },
+      }),
+      systemCaPath: get('systemCaPath'),
+      ipv6Enabled: must('ipv6Enabled'),
+      spireSocketPath: get('spireSocketPath'),
+      maxMemoryBytes: maxMemoryBytes || undefined,
+      features: {
+        strictInboundPorts: must('strictInboundPorts'),
+        reusePort: must('reusePort'),
+        deltaXds: get('xdsTransport') === 'DELTA_GRPC',
+        unifiedResourceNaming: must('unifiedResourceNaming'),
+      },
     },
     envoy: {
       binaryPath: must('binaryPath'),
-      logLevel: must('envoyLogLevel'),
+      logLevel: get('envoyLogLevel') ?? ENVOY_LEVEL_OF[logLevel],
       componentLogLevel: get('envoyComponentLogLevel'),
       concurrency: get('concurrency'),
       drainTimeMs: must('drainTime'),
@@ -114,7 +197,18 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     },
     configDir: get('configDir'),
     readinessPort,
-    logLevel: must('logLevel'),
+    logLevel,
+    ...(logPath !== undefined && {
+      logOutput: {
+        path: logPath,
+        // lumberjack's defaults for 0, as Go kuma-dp passes them on.
+        maxSizeBytes: (must('logMaxSize') || 100) * MB,
+        maxBackups: must('logMaxRetainedFiles'),
+        maxAgeMs: must('logMaxAge') * DAY_MS,
+      },
+    }),
+    resilientBackoff,
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
+    notices,
   };
 }

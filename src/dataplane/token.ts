@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { UserError } from '../config/errors.js';
 
 /** Where the dataplane token comes from. The token itself is a secret: no message below quotes it. */
@@ -15,7 +14,8 @@ export function tokenSetting(inline: string | undefined, file: string | undefine
   if (inline !== undefined && file !== undefined) {
     throw new UserError('pass either --dataplane-token or --dataplane-token-file, not both');
   }
-  if (file !== undefined) return { kind: 'file', path: path.resolve(file) };
+  // As given: kuma-cp may hand the path to Envoy (reloadable tokens), which shares our cwd.
+  if (file !== undefined) return { kind: 'file', path: file };
   return inline === undefined ? undefined : { kind: 'inline', value: inline };
 }
 

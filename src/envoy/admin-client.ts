@@ -8,6 +8,9 @@ export interface EnvoyReadiness {
   readonly state: string;
 }
 
+/** Envoy could not be told to fail its health checks: the drain never began. */
+export class DrainNotStarted extends Error {}
+
 const CONFIG_STATS = ['cluster_manager.cds.update_success', 'listener_manager.lds.update_success'];
 
 /** Envoy's admin API, over TCP on loopback or over the CP's unix socket. */
@@ -52,9 +55,17 @@ export class EnvoyAdmin {
     return CONFIG_STATS.every((name) => (stats.find((s) => s.name === name)?.value ?? 0) >= 1);
   }
 
-  /** Starts draining: readiness turns DRAINING for load balancers, listeners drain gracefully. */
+  /**
+   * Starts draining: readiness turns DRAINING for load balancers, listeners drain gracefully.
+   * Rejects with DrainNotStarted when Envoy did not take `/healthcheck/fail`: then nobody was
+   * told to stop sending traffic, and waiting out the drain time would only delay the stop.
+   */
   async drain(options: { inboundOnly?: boolean } = {}): Promise<void> {
-    await this.post('/healthcheck/fail');
+    try {
+      await this.post('/healthcheck/fail');
+    } catch (error) {
+      throw new DrainNotStarted((error as Error).message);
+    }
     await this.post(`/drain_listeners?graceful${options.inboundOnly ? '&inboundonly' : ''}&skip_exit`);
   }
 

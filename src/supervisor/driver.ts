@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { DrainNotStarted } from '../envoy/admin-client.js';
 import type { Logger } from '../logging/logger.js';
 import type { ChildProcess } from '../process/child.js';
 import {
@@ -16,7 +17,7 @@ export interface LaunchedEnvoy {
   readonly pid: number;
   readonly exited: Promise<{ code: number | null; signal: string | null; stderrTail: readonly string[] }>;
   kill(signal: NodeJS.Signals): void;
-  /** Starts draining connections (POST /healthcheck/fail, /drain_listeners). */
+  /** Starts draining connections (POST /healthcheck/fail, /drain_listeners); DrainNotStarted when Envoy did not take the first. */
   drain(inboundOnly: boolean): Promise<void>;
   /** Reports live-with-config changes until the returned function is called. */
   watch(onChange: (live: boolean) => void): () => void;
@@ -103,7 +104,10 @@ export class Supervisor {
         return;
       case 'drain':
         for (const { envoy } of this.envoys.values()) {
-          envoy.drain(effect.inboundOnly).catch((error: Error) => logger.warn({ envoyPid: envoy.pid, err: error.message }, 'could not start draining Envoy'));
+          envoy.drain(effect.inboundOnly).catch((error: Error) => {
+            logger.warn({ envoyPid: envoy.pid, err: error.message }, 'could not start draining Envoy');
+            if (error instanceof DrainNotStarted) this.dispatch({ type: 'drain-failed', pid: envoy.pid });
+          });
         }
         return;
       case 'signal-envoy':

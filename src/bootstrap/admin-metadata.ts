@@ -1,0 +1,45 @@
+import { isMap, isScalar, type Document } from 'yaml';
+
+// The node metadata kuma-cp reads Envoy's admin from (pkg/core/xds/metadata.go). Its
+// AdminProxyGenerator builds the admin cluster from them (the socket path wins over the port) and
+// exposes the admin on <dataplane address>:<port>; HDS health-checks the socket path when there is
+// one. The values are strings, as kuma-cp writes them.
+const PORT = 'dataplane.admin.port';
+const ADDRESS = 'dataplane.admin.address';
+const SOCKET_PATH = 'dataplane.admin.socketPath';
+
+/** What a bootstrap's node metadata tells kuma-cp about Envoy's admin. */
+export interface AdminMetadata {
+  readonly port?: number;
+  readonly address?: string;
+  readonly socketPath?: string;
+}
+
+const METADATA = ['node', 'metadata'];
+
+function scalar(doc: Document, key: string): string | undefined {
+  const node = doc.getIn([...METADATA, key], true);
+  return isScalar(node) && node.value !== null ? String(node.value) : undefined;
+}
+
+export function readAdminMetadata(doc: Document): AdminMetadata {
+  const port = scalar(doc, PORT);
+  const address = scalar(doc, ADDRESS);
+  const socketPath = scalar(doc, SOCKET_PATH);
+  return {
+    ...(port !== undefined && /^\d+$/.test(port) && { port: Number(port) }),
+    ...(address !== undefined && { address }),
+    ...(socketPath !== undefined && { socketPath }),
+  };
+}
+
+/**
+ * Makes the node metadata describe the TCP admin the agent gave Envoy: the port and address
+ * kuma-cp's admin cluster must reach, and no socket path, which would otherwise win over them.
+ */
+export function describeTcpAdmin(doc: Document, admin: { readonly host: string; readonly port: number }): void {
+  if (!isMap(doc.getIn(METADATA))) doc.setIn(METADATA, doc.createNode({}));
+  doc.setIn([...METADATA, PORT], String(admin.port));
+  doc.setIn([...METADATA, ADDRESS], admin.host);
+  doc.deleteIn([...METADATA, SOCKET_PATH]);
+}
