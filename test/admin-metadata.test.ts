@@ -76,6 +76,28 @@ describe('the node metadata kuma-cp reads the admin from follows the admin Envoy
     }
   });
 
+  it('splices its edits into what kuma-cp wrote: block scalars and every other line stay as they were', () => {
+    const withResource = tcp.replace(
+      '    dataplane.proxyType: dataplane\n',
+      '    dataplane.proxyType: dataplane\n    dataplane.resource: |2-\n\n      {\n        "type": "Dataplane"\n      }\n',
+    );
+    const rewrite = applyAdminAddress(withResource, 9913);
+    assert.equal(rewrite.yaml, withResource.replace('portValue: 1234', 'portValue: 9913').replace('port: "1234"', 'port: "9913"'));
+    const piped = applyAdminAddress(pipe.replace('    workdir: /tmp/w\n', '    workdir: /tmp/w\nstaticResources:\n  clusters:\n  - name: a\n'), 9913);
+    assert.equal(
+      piped.yaml,
+      'admin:\n  address:\n    socketAddress:\n      address: 127.0.0.1\n      portValue: 9913\nnode:\n  id: mesh.name\n  metadata:\n' +
+        '    dataplane.admin.address: 127.0.0.1\n    dataplane.admin.port: "9913"\n    workdir: /tmp/w\nstaticResources:\n  clusters:\n  - name: a\n',
+    );
+  });
+
+  it('prints the document anew where kuma-cp wrote flow-style maps, with the same meaning', () => {
+    const flow = 'admin: {address: {socketAddress: {address: 127.0.0.1, portValue: 1234}}}\nnode: {id: mesh.name, metadata: {dataplane.admin.port: "1234"}}\n';
+    const doc = parse(applyAdminAddress(flow, 9913).yaml);
+    assert.deepEqual(doc.admin.address.socketAddress, { address: '127.0.0.1', portValue: 9913 });
+    assert.deepEqual(doc.node.metadata, { 'dataplane.admin.port': '9913', 'dataplane.admin.address': '127.0.0.1' });
+  });
+
   it("writes the port as kuma-cp does, a string, which kuma-cp's metadata parser requires", () => {
     assert.match(applyAdminAddress(none, 9913).yaml, /dataplane\.admin\.port: "9913"/);
   });

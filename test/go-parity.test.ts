@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import YAML from 'yaml';
@@ -346,6 +346,7 @@ describe('--log-output-path', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['kuma-2021-06-07T09-15-20.265.log', 'kuma-2021-06-07T09-15-21.265.log', 'kuma.log']);
     assert.equal(readFileSync(file, 'utf8'), 'four-123\n');
     assert.equal(readFileSync(path.join(dir, 'kuma-2021-06-07T09-15-21.265.log'), 'utf8'), 'three-12\n');
+    for (const name of readdirSync(dir)) assert.equal(statSync(path.join(dir, name)).mode & 0o777, 0o600, name);
   });
 
   it('refuses to follow a symlink at the log path', async () => {

@@ -1,5 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import YAML, { isMap, type Document } from 'yaml';
 import { describeTcpAdmin, readAdminMetadata } from './admin-metadata.js';
+import { spliceTcpAdmin } from './admin-splice.js';
 
 export type AdminAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
@@ -63,16 +65,23 @@ export function applyAdminAddress(yaml: string, adminPort: number | undefined): 
   }
   const snakeCase = doc.has('static_resources') || doc.has('dynamic_resources');
   const port = (wanted as { port: number }).port;
+  const spliced = spliceTcpAdmin(yaml, doc, port, snakeCase);
   const address = snakeCase
     ? { socket_address: { address: LOOPBACK, port_value: port } }
     : { socketAddress: { address: LOOPBACK, portValue: port } };
   doc.setIn(['admin', 'address'], doc.createNode(address));
   describeTcpAdmin(doc, { host: LOOPBACK, port });
-  // Keep the CP's layout: block sequences flush with their key when it wrote them so.
-  const indentSeq = !/^( *)[^\s#-][^\n]*:\n\1- /m.test(yaml);
-  let text = doc.toString({ lineWidth: 0, indentSeq });
-  if (!yaml.endsWith('\n')) text = text.replace(/\n$/, '');
+  // The splice keeps every other byte; the printed document is the fallback, and the judge of
+  // what the splice must mean.
+  const text = spliced !== undefined && isDeepStrictEqual(YAML.parse(spliced), doc.toJS()) ? spliced : printed(doc, yaml);
   return { yaml: text, admin: wanted, replaced: current ?? 'none', ...facts };
+}
+
+function printed(doc: Document, original: string): string {
+  // Keep the CP's layout: block sequences flush with their key when it wrote them so.
+  const indentSeq = !/^( *)[^\s#-][^\n]*:\n\1- /m.test(original);
+  const text = doc.toString({ lineWidth: 0, indentSeq });
+  return original.endsWith('\n') ? text : text.replace(/\n$/, '');
 }
 
 /**

@@ -4,9 +4,12 @@ import { isMap, isScalar, type Document } from 'yaml';
 // AdminProxyGenerator builds the admin cluster from them (the socket path wins over the port) and
 // exposes the admin on <dataplane address>:<port>; HDS health-checks the socket path when there is
 // one. The values are strings, as kuma-cp writes them.
-const PORT = 'dataplane.admin.port';
-const ADDRESS = 'dataplane.admin.address';
-const SOCKET_PATH = 'dataplane.admin.socketPath';
+export const ADMIN_METADATA = {
+  port: 'dataplane.admin.port',
+  address: 'dataplane.admin.address',
+  socketPath: 'dataplane.admin.socketPath',
+} as const;
+const { port: PORT, address: ADDRESS, socketPath: SOCKET_PATH } = ADMIN_METADATA;
 
 /** What a bootstrap's node metadata tells kuma-cp about Envoy's admin. */
 export interface AdminMetadata {
