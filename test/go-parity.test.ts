@@ -67,7 +67,7 @@ describe('the bootstrap request carries every field Go kuma-dp sends', () => {
     name: 'sample',
     proxyType: 'dataplane',
     readinessPort: 9902,
-    envoy: { path: '/usr/bin/envoy', version: '1.34.1', build: 'x/1.34.1/Clean/RELEASE/BoringSSL', compatible: true },
+    envoy: { version: '1.34.1', build: 'x/1.34.1/Clean/RELEASE/BoringSSL', compatible: true },
     agent: { product: 'kuma-dp-node', version: '0.1.0', gitTag: 'v0.1.0', gitCommit: 'unknown', buildDate: 'unknown', reportedVersion: 'kuma-dp-node/0.1.0' },
     workdir: '/tmp/w',
     platform: 'linux',

@@ -1,41 +1,31 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { UserError } from '../src/config/errors.js';
+import { UserError } from '../src/errors.js';
 import { startReadinessServer } from '../src/readiness/server.js';
-import { readinessOf } from '../src/readiness/state.js';
-import { initialState, type State } from '../src/supervisor/machine.js';
+import type { Readiness } from '../src/runtime/readiness.js';
 import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
 import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
 import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 
-const envoy = (live: boolean) => ({ pid: 42, startedAt: 0, live });
-
-describe('readinessOf', () => {
-  it('is READY only while running with a live Envoy, and TERMINATING from the first stop signal', () => {
-    const cases: Array<[State, string]> = [
-      [initialState, 'NOT_READY'],
-      [{ ...initialState, phase: 'running', envoy: envoy(false) }, 'NOT_READY'],
-      [{ ...initialState, phase: 'running', envoy: envoy(true) }, 'READY'],
-      [{ ...initialState, phase: 'backing-off', restarts: 1 }, 'NOT_READY'],
-      [{ ...initialState, phase: 'running', envoy: envoy(true), stopSignals: 1 }, 'TERMINATING'],
-      [{ ...initialState, phase: 'draining', envoy: envoy(true), stopSignals: 1 }, 'TERMINATING'],
-      [{ ...initialState, phase: 'stopped' }, 'TERMINATING'],
-    ];
-    for (const [state, expected] of cases) assert.equal(readinessOf(state), expected, JSON.stringify(state));
-  });
-});
-
 describe('readiness server', () => {
-  it('answers /ready from the state it was given, and nothing else', async (t) => {
-    const server = await startReadinessServer({ port: 0 });
+  it('answers /ready and /ready/<mesh>/<name> from the state it is given, /status as JSON, and nothing else', async (t) => {
+    let current: Readiness = 'NOT_READY';
+    const server = await startReadinessServer({
+      port: 0,
+      readiness: (path) => (path === '' ? current : path === 'demo/web' ? 'READY' : undefined),
+      status: () => ({ dataplanes: [] }),
+    });
     t.after(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
     assert.equal(await readinessAnswer(server.port), '503 NOT_READY');
-    server.set('READY');
+    current = 'READY';
     assert.equal(await readinessAnswer(server.port), '200 READY');
-    server.set('TERMINATING');
+    current = 'TERMINATING';
     assert.equal(await readinessAnswer(server.port), '503 TERMINATING');
+    assert.equal((await fetch(`${url}/ready/demo/web`)).status, 200);
+    assert.equal((await fetch(`${url}/ready/demo/other`)).status, 404);
+    assert.deepEqual(await (await fetch(`${url}/status`)).json(), { dataplanes: [] });
     assert.equal((await fetch(`${url}/other`)).status, 404);
     assert.equal((await fetch(`${url}/ready`, { method: 'POST' })).status, 405);
   });
@@ -45,7 +35,7 @@ describe('readiness server', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     t.after(() => holder.close());
     const port = (holder.address() as { port: number }).port;
-    await assert.rejects(startReadinessServer({ port }), (error: Error) => {
+    await assert.rejects(startReadinessServer({ port, readiness: () => 'READY' }), (error: Error) => {
       assert.ok(error instanceof UserError);
       assert.match(error.message, new RegExp(`^readiness port ${port} is already in use on 127\\.0\\.0\\.1: .*--readiness-port`));
       return true;
@@ -59,11 +49,11 @@ describe('kuma-dp run readiness endpoint', () => {
       FAKE_ENVOY_XDS_DELAY_MS: '400',
     });
     const seen = recordReadiness(readinessPort);
-    const started = await agent.waitFor('Envoy started');
+    const started = await agent.waitFor('envoy-started');
     await waitUntil(() => seen.changes.includes('200 READY'), 10_000, 'ready');
 
     process.kill(started.envoyPid as number, 'SIGSEGV');
-    await agent.waitFor((line) => line.msg === 'Envoy started' && line.envoyPid !== started.envoyPid);
+    await agent.waitFor((line) => line.event === 'envoy-started' && line.envoyPid !== started.envoyPid);
     await waitUntil(() => seen.changes.filter((c) => c === '200 READY').length === 2, 10_000, 'ready again');
 
     agent.kill('SIGTERM');
@@ -80,7 +70,7 @@ describe('kuma-dp run readiness endpoint', () => {
       FAKE_ENVOY_NO_XDS: '1',
       FAKE_ENVOY_INITIAL_FETCH_TIMEOUT_MS: '100',
     });
-    await agent.waitFor('Envoy started');
+    await agent.waitFor('envoy-started');
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`).then((r) => r.text(), () => '')).trim() === 'LIVE', 5000, 'Envoy LIVE');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(await readinessAnswer(readinessPort), '503 NOT_READY');
@@ -106,7 +96,7 @@ describe('kuma-dp run readiness endpoint', () => {
   it('serves nothing with --readiness-port 0', async () => {
     const port = await freePort();
     const { agent } = await startDataplane(['--drain-time', '0s', '--readiness-port', '0']);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     assert.equal(await readinessAnswer(port), 'down');
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);

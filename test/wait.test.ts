@@ -50,14 +50,14 @@ describe('kuma-dp wait', () => {
     const waiter = startAgent(['wait', '--url', `http://localhost:${readinessPort}/ready`, '--check-frequency', '100ms', '--timeout', '10s'], { env: agentEnv() });
     const result = await waiter.exited;
     assert.equal(result.code, 0, waiter.stderr());
-    assert.ok(agent.lines.some((line) => line.msg === 'Envoy is live and has its configuration'), 'wait returned only once Envoy was live');
+    assert.ok(agent.lines.some((line) => line.event === 'envoy-live'), 'wait returned only once Envoy was live');
     assert.equal(waiter.stderr(), `kuma-dp: the dataplane is ready (http://localhost:${readinessPort}/ready)\n`);
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
   });
 
   it('exits 1 with one clear line when the dataplane is not ready in time', async (t) => {
-    const server = await startReadinessServer({ port: 0 });
+    const server = await startReadinessServer({ port: 0, readiness: () => 'NOT_READY' });
     t.after(() => server.close());
     const url = `http://127.0.0.1:${server.port}/ready`;
     const result = await runAgent(['wait', '--url', url, '--timeout', '600ms', '--check-frequency', '100ms'], { env: agentEnv() });

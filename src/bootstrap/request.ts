@@ -1,7 +1,14 @@
-import type { EnvoyBuild } from '../envoy/binary.js';
-import type { ProxyType } from '../config/run-config.js';
-import type { TokenFields } from '../dataplane/token.js';
 import type { AgentBuild } from '../version.js';
+import type { TokenFields } from './token.js';
+
+export type ProxyType = 'dataplane' | 'ingress' | 'egress';
+
+/** The Envoy build the agent runs, as `envoy --version` told it. */
+export interface EnvoyVersion {
+  readonly version: string;
+  readonly build: string;
+  readonly compatible: boolean;
+}
 
 /**
  * The body of `POST /bootstrap`, with the fields of kuma-cp's BootstrapRequest
@@ -46,7 +53,7 @@ export interface BootstrapRequestInput {
    * `/ready` to it and fails to build the proxy's configuration without one.
    */
   readonly readinessPort: number;
-  readonly envoy: EnvoyBuild;
+  readonly envoy: EnvoyVersion;
   readonly agent: AgentBuild;
   readonly workdir: string;
   readonly platform: NodeJS.Platform;

@@ -6,16 +6,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { RUN_SETTINGS } from '../config/settings.js';
 import { UNSUPPORTED_SETTINGS } from '../config/unsupported.js';
 import { WAIT_SETTINGS } from '../config/wait-config.js';
 import { flagOption, PRECEDENCE, unsupportedOption } from './options.js';
 
+/** A command line yargs cannot make sense of (an unknown flag, no command): exit 2. */
+class UsageError extends Error {}
+
+/** The one place errors become exit codes: 2 for usage, 1 for anything else, one line for what the user can fix. */
 function fail(error: unknown): never {
-  if (error instanceof UserError) {
+  if (error instanceof UsageError || error instanceof UserError) {
     process.stderr.write(`kuma-dp: ${error.message}\n`);
-    process.exit(error.exitCode);
+    process.exit(error instanceof UsageError ? 2 : 1);
   }
   process.stderr.write(`kuma-dp: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
@@ -40,7 +44,7 @@ async function main(): Promise<void> {
       },
       async (argv) => {
         const { run } = await import('./run.js');
-        await run({ flags: argv, env: process.env, cwd: process.cwd(), selfDir, stderrIsTTY: process.stderr.isTTY === true });
+        process.exit(await run({ flags: argv, env: process.env, cwd: process.cwd(), selfDir, stderrIsTTY: process.stderr.isTTY === true }));
       },
     )
     .command(
@@ -56,6 +60,18 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      'status',
+      "Show this host's dataplanes: mesh, name, state, Envoy's pid, uptime, restarts, last exit",
+      (y) =>
+        y
+          .option('readiness-port', { type: 'string', describe: "The agent's readiness port [env: KUMA_READINESS_PORT; default: 9902]" })
+          .option('json', { type: 'boolean', describe: 'JSON instead of a table' }),
+      async (argv) => {
+        const { status } = await import('./status.js');
+        await status(argv, process.env);
+      },
+    )
+    .command(
       'version',
       'Print the version of kuma-dp',
       (y) => y.option('detailed', { alias: 'a', type: 'boolean', describe: 'Print the build details too' }),
@@ -64,14 +80,14 @@ async function main(): Promise<void> {
         process.stdout.write(formatVersion(agentBuild(), argv.detailed === true));
       },
     )
-    .demandCommand(1, 'kuma-dp needs a command: run, wait or version')
+    .demandCommand(1, 'kuma-dp needs a command: run, wait, status or version')
     .strict()
     .version(false)
     .help()
     .epilogue(PRECEDENCE)
     .fail((message, error) => {
       if (error) throw error;
-      throw new UserError(`${message} (see kuma-dp --help)`, 2);
+      throw new UsageError(`${message} (see kuma-dp --help)`);
     })
     .parseAsync();
 }

@@ -1,15 +1,14 @@
-import { accessSync, constants } from 'node:fs';
-import { readCaCert } from '../bootstrap/ca-cert.js';
+import { checkCaCert } from '../bootstrap/ca-cert.js';
 import type { FeatureSettings } from '../bootstrap/features.js';
+import type { ProxyType } from '../bootstrap/request.js';
 import type { ControlPlaneTls } from '../bootstrap/tls.js';
-import { loadDataplaneResource } from '../dataplane/template.js';
-import { tokenSetting, type TokenSetting } from '../dataplane/token.js';
-import { UserError } from './errors.js';
+import { loadDataplaneResource } from '../bootstrap/template.js';
+import { tokenSetting, type TokenSetting } from '../bootstrap/token.js';
+import { UserError } from '../errors.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 import { UNSUPPORTED_SETTINGS, unknownVariables, unsupportedNotices } from './unsupported.js';
 
-export type ProxyType = 'dataplane' | 'ingress' | 'egress';
-export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
+type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
 
 /** Everything `kuma-dp run` needs, validated once. Nothing else reads argv or the environment. */
 export interface RunConfig {
@@ -54,9 +53,9 @@ export interface RunConfig {
       readonly limit: number;
     };
   };
-  /** Where the bootstrap and pidfile live; undefined means a private temp dir. */
-  readonly configDir?: string;
-  /** 0 turns the readiness endpoint off. */
+  /** The work dir the operator chose; undefined means a private temp dir. */
+  readonly workDir?: string;
+  /** 0: a free port the system picks. */
   readonly readinessPort: number;
   readonly logLevel: LogLevel;
   /** `--log-output-path`: logs go to this file, rotated as Go kuma-dp's lumberjack rotates them. */
@@ -97,18 +96,15 @@ const KNOWN_VARIABLES: ReadonlySet<string> = new Set(
   [...Object.values(RUN_SETTINGS), ...UNSUPPORTED_SETTINGS].flatMap((spec): readonly string[] => spec.env),
 );
 
-function readableFile(file: string, flag: string): string {
-  try {
-    accessSync(file, constants.R_OK);
-  } catch (error) {
-    throw new UserError(`cannot read ${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  return file;
-}
-
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment): RunConfig {
+/**
+ * Reads a file the settings name (a path, or - for stdin) and fails with one line naming the
+ * setting: the one way config reaches the file system, so that parsing itself stays pure.
+ */
+export type ReadText = (file: string, setting: string) => string;
+
+export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment, read: ReadText): RunConfig {
   const get = <K extends keyof RunSettings>(key: K) =>
     resolveSetting(RUN_SETTINGS[key] as AnySetting<ReturnType<RunSettings[K]['parse']>>, flags, env);
   // Set by the operator, ignoring defaults: only those can conflict with a Dataplane template.
@@ -140,6 +136,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
     file: get('dataplaneFile'),
+    read: (file) => read(file, '--dataplane-file'),
     vars: get('dataplaneVars'),
     name: given('name'),
     mesh: given('mesh'),
@@ -148,21 +145,27 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   const certPath = get('metricsCertPath');
   const keyPath = get('metricsKeyPath');
   if ((certPath === undefined) !== (keyPath === undefined)) {
-    throw new UserError(`${certPath === undefined ? '--metrics-key-path' : '--metrics-cert-path'} needs ${certPath === undefined ? '--metrics-cert-path' : '--metrics-key-path'} too: kuma-cp uses the pair or neither`);
+    const [has, lacks] = certPath === undefined ? ['--metrics-key-path', '--metrics-cert-path'] : ['--metrics-cert-path', '--metrics-key-path'];
+    throw new UserError(`${has} needs ${lacks} too: kuma-cp uses the pair or neither`);
+  }
+  // Read now only to fail early: Envoy reads them, where kuma-cp's listener names them.
+  if (certPath !== undefined && keyPath !== undefined) {
+    read(certPath, '--metrics-cert-path');
+    read(keyPath, '--metrics-key-path');
   }
   const resilientBackoff = { baseMs: must('resilientBaseBackoff'), maxMs: must('resilientMaxBackoff') };
   if (resilientBackoff.maxMs < resilientBackoff.baseMs) {
     throw new UserError('invalid KUMA_DATAPLANE_RESILIENT_COMPONENT_MAX_BACKOFF: must not be shorter than KUMA_DATAPLANE_RESILIENT_COMPONENT_BASE_BACKOFF');
   }
   const logLevel = must('logLevel');
-  const logPath = get('logOutputPath');
+  const logOutput = logOutputOf(flags, env);
   const maxMemoryBytes = get('maxMemoryBytes');
   return {
     controlPlane: {
       url: must('cpAddress'),
       retryBackoffMs: must('retryBackoff'),
       retryMaxDurationMs: must('retryMaxDuration'),
-      tls: { caCert: readCaCert(get('caCertFile'), get('caCert')), skipVerify: must('skipVerify') },
+      tls: { caCert: caCertOf(get('caCertFile'), get('caCert'), read), skipVerify: must('skipVerify') },
     },
     dataplane: {
       name: resource?.name ?? must('name'),
@@ -172,9 +175,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       resource: resource?.json,
       token: tokenSetting(get('dataplaneToken'), get('dataplaneTokenFile')),
       hostIp: get('hostIp'),
-      ...(certPath !== undefined && keyPath !== undefined && {
-        metrics: { certPath: readableFile(certPath, '--metrics-cert-path'), keyPath: readableFile(keyPath, '--metrics-key-path') },
-      }),
+      ...(certPath !== undefined && keyPath !== undefined && { metrics: { certPath, keyPath } }),
       systemCaPath: get('systemCaPath'),
       ipv6Enabled: must('ipv6Enabled'),
       spireSocketPath: get('spireSocketPath'),
@@ -195,20 +196,33 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       stopTimeoutMs: must('envoyStopTimeout'),
       restart,
     },
-    configDir: get('configDir'),
+    workDir: get('workDir'),
     readinessPort,
     logLevel,
-    ...(logPath !== undefined && {
-      logOutput: {
-        path: logPath,
-        // lumberjack's defaults for 0, as Go kuma-dp passes them on.
-        maxSizeBytes: (must('logMaxSize') || 100) * MB,
-        maxBackups: must('logMaxRetainedFiles'),
-        maxAgeMs: must('logMaxAge') * DAY_MS,
-      },
-    }),
+    ...(logOutput && { logOutput }),
     resilientBackoff,
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
     notices,
   };
+}
+
+/** `--log-output-path` and its rotation: the agent's, read apart from any one dataplane's settings. */
+export function logOutputOf(flags: Readonly<Record<string, unknown>>, env: Environment): LogOutput | undefined {
+  const get = <K extends 'logOutputPath' | 'logMaxSize' | 'logMaxRetainedFiles' | 'logMaxAge'>(key: K) =>
+    resolveSetting(RUN_SETTINGS[key] as AnySetting<ReturnType<RunSettings[K]['parse']>>, flags, env);
+  const file = get('logOutputPath');
+  if (file === undefined) return undefined;
+  return {
+    path: file,
+    // lumberjack's default for 0, as Go kuma-dp passes it on.
+    maxSizeBytes: (get('logMaxSize') || 100) * MB,
+    maxBackups: get('logMaxRetainedFiles')!,
+    maxAgeMs: get('logMaxAge')! * DAY_MS,
+  };
+}
+
+/** The CA from `--ca-cert-file` (which wins) or inline PEM, checked to be a certificate. */
+function caCertOf(file: string | undefined, inline: string | undefined, read: ReadText): string | undefined {
+  if (file !== undefined) return checkCaCert(read(file, '--ca-cert-file'), `--ca-cert-file ${file}`);
+  return inline === undefined ? undefined : checkCaCert(inline, 'KUMA_CONTROL_PLANE_CA_CERT');
 }

@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * A flag or variable of Go kuma-dp's `run` (v2.14.3 or 3.x) that this agent does not act on. A

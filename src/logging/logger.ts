@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { RotatingFile, type RotationPolicy } from './rotating-file.js';
 
 export type { Logger };

@@ -1,29 +1,46 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UserError } from '../config/errors.js';
-import type { Readiness } from './state.js';
+import { UserError } from '../errors.js';
+import type { Readiness } from '../runtime/readiness.js';
 
 export interface ReadinessServer {
   readonly port: number;
-  set(readiness: Readiness): void;
   close(): Promise<void>;
+}
+
+export interface ReadinessServerOptions {
+  readonly port: number;
+  readonly host?: string;
+  /**
+   * The answer for a path under /ready: '' for /ready itself, `<mesh>/<name>` for one dataplane
+   * of a fleet; undefined for a path that names nothing (404).
+   */
+  readonly readiness: (path: string) => Readiness | undefined;
+  /** GET /status: what `kuma-dp status` shows. */
+  readonly status?: () => unknown;
 }
 
 /**
  * Serves `GET /ready` from the last state it was given: answering costs no call to Envoy, so
  * probes may poll as often as they like without adding load to the sidecar.
  */
-export async function startReadinessServer(options: { readonly port: number; readonly host?: string }): Promise<ReadinessServer> {
+export async function startReadinessServer(options: ReadinessServerOptions): Promise<ReadinessServer> {
   const host = options.host ?? '127.0.0.1';
-  let current: Readiness = 'NOT_READY';
   const server = http.createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://readiness');
-    if (pathname !== '/ready') {
+    const status = pathname === '/status' ? options.status : undefined;
+    const current = pathname === '/ready' || pathname.startsWith('/ready/') ? options.readiness(pathname.slice('/ready/'.length)) : undefined;
+    if (current === undefined && status === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    if (status) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : `${JSON.stringify(status())}\n`);
       return;
     }
     res.writeHead(current === 'READY' ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -47,9 +64,6 @@ export async function startReadinessServer(options: { readonly port: number; rea
   server.unref();
   return {
     port: (server.address() as AddressInfo).port,
-    set: (readiness) => {
-      current = readiness;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
