@@ -368,9 +368,9 @@ describe('--log-output-path', () => {
     assert.equal(agent.stdout(), `kuma-dp: logs will be stored in ${JSON.stringify(file)}\n`);
     assert.equal(agent.stderr(), '');
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(lines.some((l) => l.msg === 'starting the dataplane'));
+    assert.ok(lines.some((l) => l.event === 'dataplane-starting'));
     assert.ok(lines.some((l) => l.source === 'envoy'));
-    assert.ok(lines.some((l) => l.msg === 'kuma-dp stopped'));
+    assert.ok(lines.some((l) => l.event === 'agent-stopped'));
   });
 });
 
@@ -397,7 +397,7 @@ describe('Envoy’s admin and kuma-cp’s view of it', () => {
     });
     await started(agent, record);
     assert.deepEqual(JSON.parse(body(cp).dataplaneResource as string).networking, { address: '127.0.0.1', admin: { port: adminPort } });
-    assert.ok(!agent.lines.some((l) => String(l.msg).includes('kuma-cp chose admin port')), 'kuma-cp and the agent agree');
+    assert.ok(!agent.lines.some((l) => l.event === 'admin-port-disagreement'), 'kuma-cp and the agent agree');
     await stop(agent);
   });
 
@@ -422,10 +422,11 @@ describe('Envoy’s admin and kuma-cp’s view of it', () => {
     const config = YAML.parse(envoy.config!) as Record<string, any>;
     assert.deepEqual(config.admin.address, { socketAddress: { address: '127.0.0.1', portValue: adminPort } });
     assert.deepEqual(config.node.metadata, { 'dataplane.admin.address': '127.0.0.1', 'dataplane.admin.port': String(adminPort), 'dataplane.proxyType': 'dataplane' });
-    const warning = await agent.waitFor('kuma-cp chose admin port 9901');
+    const warning = await agent.waitFor('admin-port-disagreement');
     assert.equal(warning.level, 40);
+    assert.equal(warning.controlPlaneAdminPort, 9901);
     assert.match(String(warning.msg), /HDS/);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     assert.equal((await fetch(`http://127.0.0.1:${adminPort}/ready`)).status, 200);
     await stop(agent);
   });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { DrainNotStarted } from '../src/envoy/admin-client.js';
-import { Supervisor, type LaunchedEnvoy } from '../src/supervisor/driver.js';
+import { DrainNotStarted, Supervisor, type LaunchedEnvoy } from '../src/supervisor/driver.js';
 import { flush, ManualClock } from './helpers/clock.js';
 import type { Policy } from '../src/supervisor/machine.js';
 

@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from '../http/undici.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
+import { DrainNotStarted } from '../supervisor/driver.js';
 
 export interface EnvoyReadiness {
   /** /ready said LIVE. */
@@ -7,9 +8,6 @@ export interface EnvoyReadiness {
   /** /ready's text: LIVE, PRE_INITIALIZING, INITIALIZING, DRAINING. */
   readonly state: string;
 }
-
-/** Envoy could not be told to fail its health checks: the drain never began. */
-export class DrainNotStarted extends Error {}
 
 const CONFIG_STATS = ['cluster_manager.cds.update_success', 'listener_manager.lds.update_success'];
 

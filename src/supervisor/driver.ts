@@ -1,4 +1,3 @@
-import { DrainNotStarted } from '../envoy/admin-client.js';
 import type { Logger } from '../logging/logger.js';
 import type { ChildProcess } from '../process/child.js';
 import type { ProcessExit } from '../process/exit.js';
@@ -12,6 +11,9 @@ import {
   type State,
   type TimerName,
 } from './machine.js';
+
+/** Envoy could not be told to fail its health checks: the drain never began, and there is nothing to wait for. */
+export class DrainNotStarted extends Error {}
 
 /** One running Envoy, as the driver needs it. */
 export interface LaunchedEnvoy {
