@@ -35,6 +35,8 @@ function bootstrap(admin: { port: number } | { pipe: string } | undefined, extra
   );
 }
 
+type Json = Record<string, any>;
+
 async function controlPlane(options: Parameters<typeof startControlPlane>[0]): Promise<ControlPlane> {
   const cp = await startControlPlane(options);
   after(() => cp.close());
@@ -266,6 +268,23 @@ describe('Go kuma-dp’s flags and variables: supported, or answered with a reas
       'KUMA_DATAPLANE_DRAIN_TME is not a kuma-dp variable and is ignored (did you mean KUMA_DATAPLANE_DRAIN_TIME?)',
       'KUMA_DNS_CONFIG_DIR is ignored: a CoreDNS setting of Kuma 2.x: this agent runs no CoreDNS (Kuma 3.x runs none either)',
     ]);
+    await stop(agent);
+  });
+
+  it('fleet mode: says each ignored setting once for the whole agent, and tells kuma-cp each dataplane’s readiness port', async () => {
+    const cp = await controlPlane({ generation: 'modern', bootstrap: bootstrap(undefined) });
+    const dir = tempDir('kuma-dp-fleet-');
+    const [hostPort, ownPort, webAdmin, apiAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    writeFileSync(path.join(dir, 'web.yaml'), `name: web\nmesh: demo\nadmin-port: ${webAdmin}\n`);
+    writeFileSync(path.join(dir, 'api.yaml'), `name: api\nmesh: demo\nadmin-port: ${apiAdmin}\nreadiness-port: ${ownPort}\n`);
+    const agent = startAgent(['run', '--dataplanes-dir', dir, '--drain-time', '0s'], {
+      env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_READINESS_PORT: String(hostPort), FAKE_ENVOY_RECORD_DIR: tempDir(), KUMA_DATAPLANE_MSH: 'x' }),
+    });
+    await waitUntil(() => cp.requests.length >= 2, 20_000, 'both dataplanes to ask for a bootstrap');
+    const sent = Object.fromEntries(cp.requests.map((r) => [(r.body as Json).name, (r.body as Json).readinessPort]));
+    assert.deepEqual(sent, { web: hostPort, api: ownPort });
+    await agent.waitFor('setting-ignored');
+    assert.equal(agent.lines.filter((l) => l.event === 'setting-ignored').length, 1);
     await stop(agent);
   });
 

@@ -43,6 +43,8 @@ interface Entry {
 
 export class Agent {
   private readonly entries = new Map<string, Entry>();
+  /** Said once per process, however many dataplanes share the setting or variable. */
+  private readonly noticed = new Set<string>();
   private stopping = false;
 
   private constructor(
@@ -94,6 +96,10 @@ export class Agent {
   async add(key: string, spec: DataplaneSpec, options: { readonly readinessPort?: number; readonly logger?: Logger } = {}): Promise<Member> {
     const { mesh, name } = spec.config.dataplane;
     const logger = options.logger ?? this.logger.child({ mesh, name });
+    for (const notice of spec.config.notices.filter((text) => !this.noticed.has(text))) {
+      this.noticed.add(notice);
+      logger.warn({ event: 'setting-ignored' }, notice);
+    }
     let entry: Entry | undefined;
     const own =
       options.readinessPort !== undefined

@@ -105,7 +105,6 @@ function policyOf(config: RunConfig): Policy {
 /** Takes over from a leftover Envoy, opens the work dir, and starts the components. */
 export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv, readinessPort }: DataplaneOptions): Promise<Dataplane> {
   const { config, build } = spec;
-  for (const notice of config.notices) logger.warn({ event: 'setting-ignored' }, notice);
   if (!build.compatible) {
     logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
   }
