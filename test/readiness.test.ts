@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
-import { startReadinessServer } from '../src/readiness/server.js';
+import { READINESS_IDLE_TIMEOUT_MS, READINESS_MAX_CONNECTIONS, startReadinessServer } from '../src/readiness/server.js';
 import type { Readiness } from '../src/runtime/readiness.js';
 import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
 import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
@@ -28,6 +28,24 @@ describe('readiness server', () => {
     assert.deepEqual(await (await fetch(`${url}/status`)).json(), { dataplanes: [] });
     assert.equal((await fetch(`${url}/other`)).status, 404);
     assert.equal((await fetch(`${url}/ready`, { method: 'POST' })).status, 405);
+  });
+
+  it(`holds at most ${READINESS_MAX_CONNECTIONS} connections and closes idle ones, so a flood cannot exhaust descriptors`, async (t) => {
+    const server = await startReadinessServer({ port: 0, readiness: () => 'READY' });
+    t.after(() => server.close());
+    const sockets = Array.from({ length: 200 }, () => {
+      const socket = connect(server.port, '127.0.0.1');
+      const state = { socket, closed: false };
+      socket.on('error', () => {});
+      socket.on('close', () => (state.closed = true));
+      return state;
+    });
+    t.after(() => sockets.forEach((s) => s.socket.destroy()));
+    // Connections over the cap are closed at once.
+    await waitUntil(() => sockets.filter((s) => s.closed).length >= 200 - READINESS_MAX_CONNECTIONS, 5000, 'connections over the cap to be closed');
+    // Idle ones (no request, or a request that never ends) are closed after the idle timeout.
+    await waitUntil(() => sockets.every((s) => s.closed), 3 * READINESS_IDLE_TIMEOUT_MS + 2000, 'idle connections to be closed');
+    assert.equal(await readinessAnswer(server.port), '200 READY');
   });
 
   it('refuses a taken port with a one-line error naming the flag', async (t) => {

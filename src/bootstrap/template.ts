@@ -1,5 +1,6 @@
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
+import { parseDataplaneName, parseMeshName } from './names.js';
 
 /** Values for a Dataplane template's {{ key }} placeholders. */
 export type TemplateVars = Readonly<Record<string, string>>;
@@ -18,7 +19,10 @@ type Resource = Record<string, unknown>;
 
 /** Fills the placeholders, then checks that the result is a Dataplane with a name and a mesh. */
 export function renderDataplane(template: string, vars: TemplateVars, origin: string): DataplaneResource {
-  const resource = parseDataplane(template, vars, origin);
+  return sendable(parseDataplane(template, vars, origin));
+}
+
+function sendable(resource: Resource): DataplaneResource {
   return { name: resource.name as string, mesh: resource.mesh as string, json: JSON.stringify(resource) };
 }
 
@@ -39,12 +43,17 @@ function parseDataplane(template: string, vars: TemplateVars, origin: string): R
   const stray = /\{\{[^}]*\}\}/.exec(text);
   if (stray) throw new UserError(`${origin}: "${stray[0]}" is not a placeholder: write {{ key }} and pass -v key=value`);
 
-  let resource: unknown;
-  try {
-    resource = YAML.parse(text);
-  } catch (error) {
-    throw new UserError(`${origin}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  // Without YAML 1.1's extra tags: a !!binary, !!set or !!timestamp value has no JSON form
+  // kuma-cp would read as the operator meant (a !!binary became a Buffer's JSON).
+  const document = YAML.parseDocument(text, { resolveKnownTags: false });
+  const [error] = document.errors;
+  if (error) throw new UserError(`${origin}: not valid YAML or JSON: ${error.message.split('\n')[0]}`);
+  const unresolved = document.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED');
+  if (unresolved) {
+    const [, tag = '?', where = ''] = /tag: (\S+) at (line \d+, column \d+)/.exec(unresolved.message) ?? [];
+    throw new UserError(`${origin}: the YAML tag ${tag.replace('tag:yaml.org,2002:', '!!')} (${where}) is not allowed: write the value as plain YAML`);
   }
+  const resource: unknown = document.toJS();
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
     throw new UserError(`${origin}: expected a Dataplane resource (a mapping with type, name, mesh, networking)`);
   }
@@ -56,7 +65,7 @@ function parseDataplane(template: string, vars: TemplateVars, origin: string): R
     const value = fields[field];
     if (typeof value !== 'string' || value.trim() === '') throw new UserError(`${origin}: the resource has no ${field}`);
   }
-  return fields;
+  return { ...fields, name: parseDataplaneName(fields.name as string, `name in ${origin}`), mesh: parseMeshName(fields.mesh as string, `mesh in ${origin}`) };
 }
 
 /**
@@ -114,5 +123,5 @@ export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneR
       throw new UserError(`--${field} "${given}" conflicts with ${field} "${String(resource[field])}" in ${origin}: drop --${field}, the resource names the Dataplane`);
     }
   }
-  return { name: resource.name as string, mesh: resource.mesh as string, json: JSON.stringify(resource) };
+  return sendable(resource);
 }

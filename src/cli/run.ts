@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { captureSignals, type CapturedSignals } from '../agent/signals.js';
 import { loadRunConfig, logOutputOf, type Environment } from '../config/run-config.js';
@@ -8,6 +8,7 @@ import { tokenSource } from '../bootstrap/token.js';
 import { inspectBinary, lookupBinary, type EnvoyBuild } from '../envoy/binary.js';
 import { UserError } from '../errors.js';
 import { resolveCommand } from '../process/lookup.js';
+import { FileRefused, readRegularFileSync } from '../system/regular-file.js';
 
 export interface RunContext {
   readonly flags: Readonly<Record<string, unknown>>;
@@ -25,20 +26,27 @@ function lookupApp(command: string, pathEnv: string, cwd: string): string {
   return found;
 }
 
-/** The files the settings name (the CA, the Dataplane template), read here at the edge; - is stdin. */
+/** A CA bundle or a Dataplane resource is a few KiB; parsing much more would hold up the start (and a SIGTERM). */
+const MAX_SETTING_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The files the settings name (the CA, the Dataplane template), read here at the edge; - is stdin.
+ * Only regular files, and bounded: a FIFO or a device must not freeze the start.
+ */
 function readText(file: string, setting: string): string {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    return readRegularFileSync(file === '-' ? 0 : file, MAX_SETTING_FILE_BYTES);
   } catch (error) {
-    throw new UserError(`cannot read ${setting} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const reason = error instanceof FileRefused ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+    throw new UserError(`cannot read ${setting} ${file}: ${reason}`);
   }
 }
 
 /** Checks one dataplane's settings up to the point where it can start: nothing left can be a typo. */
-function checkDataplane(flags: Readonly<Record<string, unknown>>, context: RunContext) {
+async function checkDataplane(flags: Readonly<Record<string, unknown>>, context: RunContext) {
   const config = loadRunConfig(flags, context.env, readText);
   const token = tokenSource(config.dataplane.token);
-  token(); // an unreadable token file fails here, before anything starts
+  await token(); // an unreadable token file fails here, before anything starts
   const pathEnv = context.env.PATH ?? '';
   const binary = lookupBinary(config.envoy.binaryPath, { pathEnv, cwd: context.cwd, selfDir: context.selfDir });
   const app = config.app && { binary: lookupApp(config.app[0]!, pathEnv, context.cwd), args: config.app.slice(1) };
@@ -53,7 +61,7 @@ export async function run(context: RunContext): Promise<number> {
   const signals = captureSignals();
   const dir = resolveSetting(RUN_SETTINGS.dataplanesDir, context.flags, context.env);
   if (dir !== undefined) return runFleetIn(path.resolve(context.cwd, dir), context, signals);
-  const checked = checkDataplane(context.flags, context);
+  const checked = await checkDataplane(context.flags, context);
   // Envoy answers `--version` while the rest of the agent (undici, execa, pino, yaml) loads: both
   // take tens of milliseconds, and this way they overlap.
   const [build, { runSingle }] = await Promise.all([inspectBinary(checked.binary), import('../agent/single.js')]);
@@ -96,7 +104,7 @@ async function runFleetIn(dir: string, context: RunContext, signals: CapturedSig
   const check = async (fileFlags: Readonly<Record<string, unknown>>): Promise<DataplaneSpec> => {
     // A file's readiness port is its dataplane's own; without one, kuma-cp is told the host's.
     const flags = { 'readiness-port': String(readinessPort), ...agentFlags, ...fileFlags };
-    const checked = checkDataplane(flags, context);
+    const checked = await checkDataplane(flags, context);
     // One `--version` per Envoy binary, however many dataplanes run it; a failed one is asked again.
     if (!builds.has(checked.binary)) builds.set(checked.binary, inspectBinary(checked.binary).catch((error: Error) => {
       builds.delete(checked.binary);

@@ -1,9 +1,6 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
@@ -29,6 +26,7 @@ import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentBuild } from '../version.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
+import { openStateDir } from './state-dir.js';
 import { openWorkDir } from './workdir.js';
 
 /** An Envoy that stays live this long is considered healthy again: the crash count resets. */
@@ -38,7 +36,7 @@ const STABLE_AFTER_MS = 60_000;
 export interface DataplaneSpec {
   readonly config: RunConfig;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly token: () => TokenFields;
+  readonly token: () => Promise<TokenFields>;
   readonly binary: string;
   readonly build: EnvoyBuild;
   readonly app?: { readonly binary: string; readonly args: readonly string[] };
@@ -116,16 +114,24 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   }
 
   // Before the port check: a leftover Envoy of this very dataplane is the likeliest holder of its port.
-  const stateDir = config.workDir ?? path.join(os.tmpdir(), `kuma-dp-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const pidfile = pidfilePath(stateDir, config.dataplane.mesh, config.dataplane.name);
+  const pidfile = pidfilePath(openStateDir(spec.env), config.dataplane.mesh, config.dataplane.name);
   const leftover = await takeOverDataplane(pidfile, `${config.dataplane.mesh}.${config.dataplane.name}`);
-  if (leftover) logger.warn({ event: 'leftover-killed', envoyPid: leftover }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (leftover.killed) logger.warn({ event: 'leftover-killed', envoyPid: leftover.killed }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (leftover.unproven) {
+    logger.warn(
+      { event: 'leftover-unproven', pid: leftover.unproven, pidfile },
+      "the pidfile names a running process that cannot be proven to be this dataplane's Envoy; leaving it alone",
+    );
+  }
   if (config.dataplane.adminPort !== undefined) {
     await assertAdminAddressFree({ kind: 'tcp', host: '127.0.0.1', port: config.dataplane.adminPort });
   }
 
   const workDir = openWorkDir(config.workDir);
+  if (workDir.staleRemoved.length) logger.info({ event: 'stale-workdirs-removed', dirs: workDir.staleRemoved }, 'removed the work dirs of kuma-dp runs that were killed');
+  if (workDir.othersCanWrite) {
+    logger.warn({ event: 'workdir-writable', workdir: workDir.path }, 'other users can write to the work dir: they could replace the bootstrap Envoy reads; make it writable by kuma-dp alone');
+  }
   const context: DataplaneContext = { config, workDir: workDir.path, bootstrap: new Feed(), supervisor: new Feed() };
   const readiness = new ReadinessGates();
   const status = new Feed<DataplaneStatus>();
@@ -170,7 +176,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
         dispatcher: controlPlaneDispatcher(config.controlPlane.url, config.controlPlane.tls),
         fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
       },
-      request: () =>
+      request: async () =>
         buildBootstrapRequest({
           mesh: config.dataplane.mesh,
           name: config.dataplane.name,
@@ -185,7 +191,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           workdir: workDir.path,
           platform: process.platform,
           dataplaneResource: config.dataplane.resource,
-          token: spec.token(),
+          token: await spec.token(),
           caCert: config.controlPlane.tls.caCert,
           maxHeapSizeBytes,
           features: [...featuresOf(components), ...featuresOfSettings(config.dataplane.features)],

@@ -20,13 +20,18 @@ export interface ReadinessServerOptions {
   readonly status?: () => unknown;
 }
 
+/** Probes are few: a flood of connections beyond this is refused, not allowed to exhaust descriptors. */
+export const READINESS_MAX_CONNECTIONS = 32;
+/** A connection with no complete request, or idle, this long is closed. */
+export const READINESS_IDLE_TIMEOUT_MS = 2000;
+
 /**
  * Serves `GET /ready` from the last state it was given: answering costs no call to Envoy, so
  * probes may poll as often as they like without adding load to the sidecar.
  */
 export async function startReadinessServer(options: ReadinessServerOptions): Promise<ReadinessServer> {
   const host = options.host ?? '127.0.0.1';
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: READINESS_IDLE_TIMEOUT_MS / 4 }, (req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://readiness');
     const status = pathname === '/status' ? options.status : undefined;
     const current = pathname === '/ready' || pathname.startsWith('/ready/') ? options.readiness(pathname.slice('/ready/'.length)) : undefined;
@@ -46,6 +51,12 @@ export async function startReadinessServer(options: ReadinessServerOptions): Pro
     res.writeHead(current === 'READY' ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : current);
   });
+  server.maxConnections = READINESS_MAX_CONNECTIONS;
+  server.headersTimeout = READINESS_IDLE_TIMEOUT_MS;
+  server.requestTimeout = READINESS_IDLE_TIMEOUT_MS;
+  server.keepAliveTimeout = READINESS_IDLE_TIMEOUT_MS;
+  // A socket that sends nothing at all is caught by neither of the above.
+  server.setTimeout(READINESS_IDLE_TIMEOUT_MS, (socket) => socket.destroy());
   const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     server.once('error', resolve);
     server.listen({ host, port: options.port, exclusive: true }, () => {
