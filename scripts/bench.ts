@@ -7,6 +7,7 @@ import { startControlPlane } from '../stand-ins/control-plane.js';
 import { repoRoot } from '../stand-ins/paths.js';
 import { agentEntry } from './bench/agent.js';
 import { BACKOFF_MS, DRAIN_MS, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
+import { dnsFigures, dnsRun, type DnsRun } from './bench/dns.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';
 import { table, writeResults, type Figure } from './bench/report.js';
 import { median, round } from './bench/stats.js';
@@ -99,6 +100,12 @@ async function main(): Promise<void> {
       fleetLarge.push(await fleetRun(cp.url, SCALE, SETTLE_MS));
     }
 
+    const dns: DnsRun[] = [];
+    for (let i = 1; i <= RUNS; i++) {
+      progress(`figure 9: a mesh name over UDP, the DNS proxy then a minimal Node UDP server, run ${i}/${RUNS}`);
+      dns.push(await dnsRun());
+    }
+
     const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
     const figures: Figure[] = [
       ratioFigure('1', 'Start to Envoy start', 'ms', pick('startToEnvoyMs'), pick('bareStartMs'), 'node -e 0', 4,
@@ -136,6 +143,7 @@ async function main(): Promise<void> {
         idle.map((r) => r.agentRssBytes / MB), 'one idle single-dataplane agent', 2),
       ratioFigure('8c', `Fleet of ${SCALE}: agent RSS against ${SCALE} agents`, 'MB', fleetLarge.map((r) => r.rssBytes / MB),
         scale.map((r) => r.totalAgentRssBytes / MB), `${SCALE} separate agents`, undefined),
+      ...dnsFigures(dns),
     ];
 
     const rendered = table(figures);

@@ -102,9 +102,11 @@ describe('the bootstrap request carries every field Go kuma-dp sends', () => {
   });
 
   it('takes the DNS proxy’s port and transparent-proxy configuration from its caller', () => {
-    const request = buildBootstrapRequest({ ...input, dnsPort: 15053, dataplaneConfig: { ipFamilyMode: 'ipv4' } });
+    const off = { enabled: false, port: 1 };
+    const dataplaneConfig = { ipFamilyMode: 'ipv4', redirect: { inbound: off, outbound: off, dns: off, vnet: {} } } as const;
+    const request = buildBootstrapRequest({ ...input, dnsPort: 15053, dataplaneConfig });
     assert.equal(request.dnsPort, 15053);
-    assert.deepEqual(request.dataplaneConfig, { ipFamilyMode: 'ipv4' });
+    assert.deepEqual(request.dataplaneConfig, dataplaneConfig);
   });
 
   it('end to end: metrics TLS files, the system CA bundle, IPv6, SPIRE, memory and the features of its settings', async () => {
@@ -238,13 +240,15 @@ describe('Go kuma-dp’s flags and variables: supported, or answered with a reas
     for (const name of goVariables) assert.ok(supportedVars.has(name) !== answeredVars.has(name), `${name}: in exactly one table`);
   });
 
-  it('answers an ignored setting with one warning, refuses one it cannot honour, and lets an "off" pass', () => {
-    assert.deepEqual(unsupportedNotices({ 'dns-coredns-port': '15053' }, {}), [
+  it('answers an ignored setting with one warning, and lets a value that asks for nothing pass', () => {
+    assert.deepEqual(unsupportedNotices({ 'dns-coredns-port': '15053' }, { KUMA_DATAPLANE_RUNTIME_OTEL_PIPE_ENABLED: 'true' }), [
       '--dns-coredns-port is ignored: a CoreDNS setting of Kuma 2.x: this agent runs no CoreDNS (Kuma 3.x runs none either)',
+      'KUMA_DATAPLANE_RUNTIME_OTEL_PIPE_ENABLED is ignored: this agent has no OpenTelemetry pipe: kuma-cp is not told feature-otel-via-kuma-dp, so Envoy sends telemetry to the collector itself',
     ]);
-    assert.deepEqual(unsupportedNotices({}, { KUMA_DNS_ENABLED: 'false', KUMA_DATAPLANE_RUNTIME_BIND_OUTBOUNDS: 'false', KUMA_APPLICATION_PROBE_PROXY_PORT: '0' }), []);
-    assert.throws(() => unsupportedNotices({}, { KUMA_DATAPLANE_RUNTIME_BIND_OUTBOUNDS: 'true' }), { name: 'UserError', message: /^KUMA_DATAPLANE_RUNTIME_BIND_OUTBOUNDS is not supported: binding outbounds/ });
-    assert.throws(() => unsupportedNotices({ 'transparent-proxy-config': ['a.yaml'] }, {}), { message: /^--transparent-proxy-config is not supported: transparent proxying/ });
+    assert.deepEqual(
+      unsupportedNotices({ 'dns-enable-logging': false }, { KUMA_DATAPLANE_RUNTIME_OTEL_PIPE_ENABLED: 'false', KUMA_APPLICATION_PROBE_PROXY_PORT: '0', KUMA_DNS_CONFIG_DIR: '' }),
+      [],
+    );
   });
 
   it('warns once per KUMA_* variable nobody reads, with the name it was probably meant to be', () => {
@@ -286,14 +290,6 @@ describe('Go kuma-dp’s flags and variables: supported, or answered with a reas
     await agent.waitFor('setting-ignored');
     assert.equal(agent.lines.filter((l) => l.event === 'setting-ignored').length, 1);
     await stop(agent);
-  });
-
-  it('end to end: refuses --transparent-proxy with the reason, exit 1, nothing sent', async () => {
-    const cp = await controlPlane({ generation: 'modern', bootstrap: bootstrap({ port: await freePort() }) });
-    const result = await runAgent(['run', '--name', 'web', '--transparent-proxy'], { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url }) });
-    assert.equal(result.code, 1);
-    assert.equal(result.stderr, 'kuma-dp: --transparent-proxy is not supported: transparent proxying is not supported yet: traffic redirected by iptables would find no listener for it\n');
-    assert.equal(cp.requests.length, 0);
   });
 
   it("gives Envoy kuma-dp's own log level unless --envoy-log-level says otherwise, as Go kuma-dp", async () => {

@@ -14,9 +14,9 @@ describe('README', () => {
       if (spec.flag) assert.ok(readme.includes(`\`--${spec.flag}\``), `--${spec.flag}`);
       for (const name of spec.env) assert.ok(readme.includes(`\`${name}\``), name);
       if (spec.default !== undefined) {
-        const name = spec.env[0] ?? `--${spec.flag}`;
-        const row = readme.split('\n').find((line) => line.startsWith('|') && line.includes(`\`${name}\``) && line.includes(`\`${spec.default}\``));
-        assert.ok(row, `default ${spec.default} of ${name}`);
+        const key = spec.env[0] ?? `--${spec.flag}`;
+        const row = readme.split('\n').find((line) => line.startsWith('|') && line.includes(`\`${key}\``) && line.includes(`\`${spec.default}\``));
+        assert.ok(row, `default ${spec.default} of ${key}`);
       }
     }
   });

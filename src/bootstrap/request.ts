@@ -1,3 +1,4 @@
+import type { DataplaneConfig } from '../transparent-proxy/config.js';
 import type { AgentBuild } from '../version.js';
 import type { TokenFields } from './token.js';
 
@@ -38,7 +39,7 @@ export interface BootstrapRequest {
   readonly workdir: string;
   readonly metricsResources: { readonly certPath: string; readonly keyPath: string };
   readonly systemCaPath: string;
-  readonly dataplaneConfig?: Readonly<Record<string, unknown>>;
+  readonly dataplaneConfig?: DataplaneConfig;
   readonly ipv6Enabled: boolean;
   readonly spireResources: { readonly socketPath: string };
 }
@@ -64,18 +65,25 @@ export interface BootstrapRequestInput {
   readonly hostIp?: string;
   /** The memory the proxy may use, for the CP to size Envoy's heap by; undefined when unlimited. */
   readonly maxHeapSizeBytes?: number;
-  /** What kuma-cp may rely on: the features of the components that run and of the settings. */
+  /** The DNS proxy's port while it runs: kuma-cp takes DNS redirection to be on when it is set. */
+  readonly dnsPort?: number;
+  /** kumactl's transparent-proxy configuration, when the dataplane runs behind it. */
+  readonly dataplaneConfig?: DataplaneConfig;
+  /**
+   * What kuma-cp may rely on: each feature promises a part of the agent that runs (the components'
+   * own `features`); claiming one that does not run makes the CP generate config nobody serves.
+   */
   readonly features: readonly string[];
   readonly metrics?: { readonly certPath: string; readonly keyPath: string };
   /** The OS CA bundle Envoy may verify external services against ('' when none was found). */
   readonly systemCaPath: string;
   readonly ipv6Enabled: boolean;
   readonly spireSocketPath?: string;
-  /** The embedded DNS proxy's port, sent by the DNS component when it runs. */
-  readonly dnsPort?: number;
-  /** The transparent-proxy configuration (`dataplaneConfig`), sent with the DNS component's transparent-proxy support. */
-  readonly dataplaneConfig?: Readonly<Record<string, unknown>>;
 }
+
+// kuma-cp reads `dataplaneConfig` only from a dataplane that sends this feature
+// (pkg/transparentproxy/config/dataplane GetDataplaneConfig): the two go together.
+export const FEATURE_TRANSPARENT_PROXY_IN_METADATA = 'feature-transparent-proxy-in-dataplane-metadata';
 
 export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRequest {
   return {
@@ -94,7 +102,7 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
     ...(input.dnsPort !== undefined && { dnsPort: input.dnsPort }),
     readinessPort: input.readinessPort,
     operatingSystem: input.platform,
-    features: input.features,
+    features: [...input.features, ...(input.dataplaneConfig ? [FEATURE_TRANSPARENT_PROXY_IN_METADATA] : [])],
     resources: { maxHeapSizeBytes: input.maxHeapSizeBytes ?? 0 },
     workdir: input.workdir,
     metricsResources: { certPath: input.metrics?.certPath ?? '', keyPath: input.metrics?.keyPath ?? '' },

@@ -22,7 +22,7 @@ export function unsupportedOption(spec: UnsupportedSetting): Options {
   return {
     type: spec.kind === 'boolean' ? 'boolean' : 'string',
     ...(spec.kind === 'array' && { array: true }),
-    describe: `${spec.fatal ? 'Refused' : 'Ignored'}: ${spec.reason}`,
+    describe: `Ignored: ${spec.reason}`,
     group: "Go kuma-dp's flags this agent does not act on:",
   };
 }

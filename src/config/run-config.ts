@@ -5,6 +5,7 @@ import type { ControlPlaneTls } from '../bootstrap/tls.js';
 import { loadDataplaneResource } from '../bootstrap/template.js';
 import { tokenSetting, type TokenSetting } from '../bootstrap/token.js';
 import { UserError } from '../errors.js';
+import { parseTransparentProxyConfig, type DataplaneConfig } from '../transparent-proxy/config.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 import { UNSUPPORTED_SETTINGS, unknownVariables, unsupportedNotices } from './unsupported.js';
 
@@ -57,6 +58,15 @@ export interface RunConfig {
   readonly workDir?: string;
   /** 0: a free port the system picks. */
   readonly readinessPort: number;
+  readonly dns: {
+    readonly enabled: boolean;
+    readonly proxyPort: number;
+  };
+  /** kumactl's transparent-proxy configuration, when the dataplane runs behind its iptables. */
+  readonly transparentProxy?: DataplaneConfig;
+  readonly bindOutbounds: boolean;
+  /** --hosts-file: where the bind-outbounds names are kept for applications. */
+  readonly hostsFile?: string;
   readonly logLevel: LogLevel;
   /** `--log-output-path`: logs go to this file, rotated as Go kuma-dp's lumberjack rotates them. */
   readonly logOutput?: LogOutput;
@@ -133,6 +143,31 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   }
   const notices = [...unsupportedNotices(flags, env), ...unknownVariables(env, KNOWN_VARIABLES)];
   const app = flags['--'];
+  const transparentProxySources = get('transparentProxyConfig') ?? [];
+  if (transparentProxySources.filter((source) => source === '-').length + (get('dataplaneFile') === '-' ? 1 : 0) > 1) {
+    throw new UserError('stdin can be read once: pass - to only one of --dataplane-file and --transparent-proxy-config');
+  }
+  const bindOutbounds = must('bindOutbounds');
+  const hostsFile = get('hostsFile');
+  if (hostsFile !== undefined && !bindOutbounds) {
+    throw new UserError('invalid --hosts-file: it holds the names of --bind-outbounds; pass --bind-outbounds too');
+  }
+  const dns = { enabled: must('dnsEnabled'), proxyPort: must('dnsProxyPort') };
+  const transparentProxy =
+    must('transparentProxy') || transparentProxySources.length > 0
+      ? parseTransparentProxyConfig(
+          transparentProxySources.map((source) => ({ source, text: read(source, '--transparent-proxy-config') })),
+          dns,
+        )
+      : undefined;
+  if (transparentProxy && process.platform !== 'linux') {
+    throw new UserError('invalid --transparent-proxy: the transparent proxy (iptables) exists only on Linux');
+  }
+  // The DNS proxy listens on TCP as well: a port shared with our own TCP listeners cannot work.
+  if (dns.enabled && (transparentProxy || bindOutbounds) && [readinessPort, adminPort].includes(dns.proxyPort)) {
+    const other = dns.proxyPort === readinessPort ? '--readiness-port' : '--admin-port';
+    throw new UserError(`invalid --dns-proxy-port ${dns.proxyPort}: it is also the ${other}; give each its own port`);
+  }
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
     file: get('dataplaneFile'),
@@ -198,6 +233,10 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     },
     workDir: get('workDir'),
     readinessPort,
+    dns,
+    transparentProxy,
+    bindOutbounds,
+    hostsFile,
     logLevel,
     ...(logOutput && { logOutput }),
     resilientBackoff,

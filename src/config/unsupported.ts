@@ -1,18 +1,15 @@
-import { UserError } from '../errors.js';
-
 /**
  * A flag or variable of Go kuma-dp's `run` (v2.14.3 or 3.x) that this agent does not act on. A
  * unit file copied from a Go install must not fail on an unknown flag, nor have a setting vanish
- * without a word: each one is accepted and answered with one line saying why it does nothing, or
- * refused when running without it would not be what the operator asked for.
+ * without a word: each one is accepted and answered with one line saying why it does nothing.
+ * (A setting that asks for something the agent cannot do and must not run without belongs in the
+ * settings table, refused by its own parser.)
  */
 export interface UnsupportedSetting {
   readonly flag?: string;
   readonly env: readonly string[];
   readonly kind: 'string' | 'boolean' | 'array';
   readonly reason: string;
-  /** Refuse to start: ignoring it would run a different dataplane than the one asked for. */
-  readonly fatal?: boolean;
   /** A value that asks for nothing the agent lacks (e.g. "false" for a feature it does not have). */
   readonly inert?: (raw: string) => boolean;
 }
@@ -20,13 +17,10 @@ export interface UnsupportedSetting {
 const FALSE = /^(false|0|no|)$/i;
 const off = (raw: string) => FALSE.test(raw.trim());
 
-const NO_DNS_PROXY = 'this agent has no embedded DNS proxy yet, so the names of mesh services are not served';
 const COREDNS = "a CoreDNS setting of Kuma 2.x: this agent runs no CoreDNS (Kuma 3.x runs none either)";
 const KUBERNETES_ONLY = "Kubernetes only (Kuma's sidecar injector sets it)";
 
 export const UNSUPPORTED_SETTINGS: readonly UnsupportedSetting[] = [
-  { flag: 'dns-enabled', env: ['KUMA_DNS_ENABLED'], kind: 'boolean', reason: NO_DNS_PROXY, inert: off },
-  { flag: 'dns-proxy-port', env: ['KUMA_DNS_PROXY_PORT'], kind: 'string', reason: NO_DNS_PROXY },
   { flag: 'dns-envoy-port', env: ['KUMA_DNS_ENVOY_DNS_PORT'], kind: 'string', reason: COREDNS },
   { flag: 'dns-coredns-port', env: ['KUMA_DNS_CORE_DNS_PORT'], kind: 'string', reason: COREDNS },
   { flag: 'dns-coredns-path', env: ['KUMA_DNS_CORE_DNS_BINARY_PATH'], kind: 'string', reason: COREDNS },
@@ -35,27 +29,9 @@ export const UNSUPPORTED_SETTINGS: readonly UnsupportedSetting[] = [
   { flag: 'dns-prometheus-port', env: ['KUMA_DNS_PROMETHEUS_PORT'], kind: 'string', reason: COREDNS },
   { flag: 'dns-enable-logging', env: ['KUMA_DNS_ENABLE_LOGGING'], kind: 'boolean', reason: COREDNS, inert: off },
   {
-    flag: 'transparent-proxy',
-    env: [],
-    kind: 'boolean',
-    fatal: true,
-    inert: off,
-    reason: 'transparent proxying is not supported yet: traffic redirected by iptables would find no listener for it',
-  },
-  {
-    flag: 'transparent-proxy-config',
     env: ['KUMA_DATAPLANE_RUNTIME_TRANSPARENT_PROXY'],
-    kind: 'array',
-    fatal: true,
-    reason: 'transparent proxying is not supported yet: traffic redirected by iptables would find no listener for it',
-  },
-  {
-    flag: 'bind-outbounds',
-    env: ['KUMA_DATAPLANE_RUNTIME_BIND_OUTBOUNDS'],
-    kind: 'boolean',
-    fatal: true,
-    inert: off,
-    reason: "binding outbounds to the mesh services' addresses is not supported yet",
+    kind: 'string',
+    reason: 'not read (nor by Go kuma-dp, whose configuration loader expects a structure here): give the configuration with --transparent-proxy-config',
   },
   {
     env: ['KUMA_DATAPLANE_RUNTIME_DYNAMIC_CONFIGURATION_REFRESH_INTERVAL'],
@@ -92,7 +68,7 @@ export const UNSUPPORTED_SETTINGS: readonly UnsupportedSetting[] = [
   },
 ];
 
-/** The values given for unsupported settings: errors for those refused, warnings for the rest. */
+/** One warning for each unsupported setting given a value that asks for something. */
 export function unsupportedNotices(
   flags: Readonly<Record<string, unknown>>,
   env: Readonly<Record<string, string | undefined>>,
@@ -111,7 +87,6 @@ export function unsupportedNotices(
     }
     const asked = given.find(([, raw]) => !spec.inert?.(raw));
     if (!asked) continue;
-    if (spec.fatal) throw new UserError(`${asked[0]} is not supported: ${spec.reason}`);
     warnings.push(`${asked[0]} is ignored: ${spec.reason}`);
   }
   return warnings;

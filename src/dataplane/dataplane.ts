@@ -1,10 +1,13 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
+import { bindOutboundsComponent } from '../bind-outbounds/component.js';
 import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
+import type { DnsProxy } from '../dns/component.js';
+import { dnsProxyFor } from '../dns/setup.js';
 import { envoyArgs } from '../envoy/args.js';
 import { assertAdminAddressFree } from '../envoy/admin-port.js';
 import type { EnvoyBuild } from '../envoy/binary.js';
@@ -86,8 +89,21 @@ export interface DataplaneOptions {
  * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
  * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
  */
-function sideComponents(_context: DataplaneContext): Component[] {
-  return [];
+function sideComponents(context: DataplaneContext, dns: DnsProxy | undefined, clock: Clock): Component[] {
+  const { config } = context;
+  return [
+    ...(dns ? [dns] : []),
+    ...(config.bindOutbounds
+      ? [
+          bindOutboundsComponent({
+            admin: () => context.bootstrap.value?.admin,
+            publish: dns && ((names) => dns.setNames(names)),
+            hostsFile: config.hostsFile === undefined ? undefined : { path: config.hostsFile, id: `${config.dataplane.mesh}/${config.dataplane.name}` },
+            clock,
+          }),
+        ]
+      : []),
+  ];
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -163,7 +179,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const maxHeapSizeBytes = config.dataplane.maxMemoryBytes ?? cgroupMemoryLimit();
   const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
   const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
-  const side = sideComponents(context);
+  const dns = dnsProxyFor(config, clock);
+  const side = sideComponents(context, dns, clock);
   const envoy = envoyComponent({
     policy: policyOf(config),
     clock,
@@ -194,6 +211,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           token: await spec.token(),
           caCert: config.controlPlane.tls.caCert,
           maxHeapSizeBytes,
+          dnsPort: dns && config.dns.proxyPort,
+          dataplaneConfig: config.transparentProxy,
           features: [...featuresOf(components), ...featuresOfSettings(config.dataplane.features)],
           systemCaPath,
           ipv6Enabled,
