@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import YAML, { isMap, type Document } from 'yaml';
-import { describeTcpAdmin, readAdminMetadata } from './admin-metadata.js';
+import { describeTcpAdmin, metadataAdminPort } from './admin-metadata.js';
 import { spliceTcpAdmin } from './admin-splice.js';
 
 export type AdminAddress =
@@ -53,8 +53,7 @@ function readAdmin(doc: Document): AdminAddress | undefined {
 export function applyAdminAddress(yaml: string, adminPort: number | undefined): AdminRewrite {
   const doc = YAML.parseDocument(yaml);
   const current = readAdmin(doc);
-  const metadata = readAdminMetadata(doc);
-  const controlPlanePort = metadata.port ?? (current?.kind === 'tcp' ? current.port : undefined);
+  const controlPlanePort = metadataAdminPort(doc) ?? (current?.kind === 'tcp' ? current.port : undefined);
   const facts = { ...(controlPlanePort !== undefined && { controlPlanePort }), healthChecked: doc.has('hdsConfig') || doc.has('hds_config') };
   const wanted: AdminAddress | undefined =
     adminPort !== undefined

@@ -11,29 +11,13 @@ export const ADMIN_METADATA = {
 } as const;
 const { port: PORT, address: ADDRESS, socketPath: SOCKET_PATH } = ADMIN_METADATA;
 
-/** What a bootstrap's node metadata tells kuma-cp about Envoy's admin. */
-export interface AdminMetadata {
-  readonly port?: number;
-  readonly address?: string;
-  readonly socketPath?: string;
-}
-
 const METADATA = ['node', 'metadata'];
 
-function scalar(doc: Document, key: string): string | undefined {
-  const node = doc.getIn([...METADATA, key], true);
-  return isScalar(node) && node.value !== null ? String(node.value) : undefined;
-}
-
-export function readAdminMetadata(doc: Document): AdminMetadata {
-  const port = scalar(doc, PORT);
-  const address = scalar(doc, ADDRESS);
-  const socketPath = scalar(doc, SOCKET_PATH);
-  return {
-    ...(port !== undefined && /^\d+$/.test(port) && { port: Number(port) }),
-    ...(address !== undefined && { address }),
-    ...(socketPath !== undefined && { socketPath }),
-  };
+/** The admin port the node metadata tells kuma-cp (`dataplane.admin.port`), if it names one. */
+export function metadataAdminPort(doc: Document): number | undefined {
+  const node = doc.getIn([...METADATA, PORT], true);
+  const text = isScalar(node) && node.value !== null ? String(node.value) : '';
+  return /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /**
