@@ -2,6 +2,7 @@
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
 import { bindOutboundsComponent } from '../bind-outbounds/component.js';
+import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
@@ -22,8 +23,10 @@ import { Feed } from '../runtime/feed.js';
 import { ComponentManager } from '../runtime/manager.js';
 import { ReadinessGates, type Readiness } from '../runtime/readiness.js';
 import type { Policy, State } from '../supervisor/machine.js';
+import { systemCaBundle } from '../system/ca-bundle.js';
+import { hasLocalIPv6 } from '../system/ipv6.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
-import { agentVersion } from '../version.js';
+import { agentBuild } from '../version.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
 import { openStateDir } from './state-dir.js';
@@ -75,6 +78,11 @@ export interface DataplaneOptions {
   readonly clock: Clock;
   /** util-linux setpriv, for the parent-death signal; undefined where there is none. */
   readonly setpriv?: string;
+  /**
+   * Where this dataplane's readiness is served: kuma-cp is told, and routes the `/ready` of the
+   * admin listener it gives Envoy there; Envoy's admin cannot have it too.
+   */
+  readonly readinessPort: number;
 }
 
 /**
@@ -109,7 +117,7 @@ function policyOf(config: RunConfig): Policy {
 }
 
 /** Takes over from a leftover Envoy, opens the work dir, and starts the components. */
-export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv }: DataplaneOptions): Promise<Dataplane> {
+export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv, readinessPort }: DataplaneOptions): Promise<Dataplane> {
   const { config, build } = spec;
   if (!build.compatible) {
     logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
@@ -163,12 +171,14 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   readiness.onChange(report);
 
   logger.info(
-    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path },
+    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path, readinessPort },
     'starting the dataplane',
   );
   const env = childEnvironment(spec.env);
-  const version = agentVersion();
-  const maxHeapSizeBytes = cgroupMemoryLimit();
+  const agent = agentBuild();
+  const maxHeapSizeBytes = config.dataplane.maxMemoryBytes ?? cgroupMemoryLimit();
+  const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
+  const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
   const dns = dnsProxyFor(config, clock);
   const side = sideComponents(context, dns, clock);
   const envoy = envoyComponent({
@@ -185,10 +195,16 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
       },
       request: async () =>
         buildBootstrapRequest({
-          ...config.dataplane,
-          readinessPort: config.readinessPort || undefined,
+          mesh: config.dataplane.mesh,
+          name: config.dataplane.name,
+          proxyType: config.dataplane.proxyType,
+          adminPort: config.dataplane.adminPort,
+          hostIp: config.dataplane.hostIp,
+          metrics: config.dataplane.metrics,
+          spireSocketPath: config.dataplane.spireSocketPath,
+          readinessPort,
           envoy: build,
-          agentVersion: version,
+          agent,
           workdir: workDir.path,
           platform: process.platform,
           dataplaneResource: config.dataplane.resource,
@@ -197,9 +213,12 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           maxHeapSizeBytes,
           dnsPort: dns && config.dns.proxyPort,
           dataplaneConfig: config.transparentProxy,
-          features: featuresOf(components),
+          features: [...featuresOf(components), ...featuresOfSettings(config.dataplane.features)],
+          systemCaPath,
+          ipv6Enabled,
         }),
       adminPort: config.dataplane.adminPort,
+      readinessPort,
       bootstrapPath: workDir.bootstrapPath,
       pidfile,
       binary: spec.binary,
@@ -216,7 +235,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     },
   });
   const components = [...side, envoy];
-  const manager = new ComponentManager({ components, logger, clock, readiness });
+  const manager = new ComponentManager({ components, logger, clock, readiness, backoff: config.resilientBackoff });
 
   const cleanUp = () => {
     workDir.remove();
