@@ -1,6 +1,7 @@
 // A stand-in for the envoy binary, built from ../shared/CONTRACTS.md §2: same command line,
 // exit codes, signals and admin API as Envoy 1.34, with xDS and crashes simulated. See the
-// FAKE_ENVOY_* variables below for the knobs tests turn.
+// FAKE_ENVOY_* variables below for the knobs tests turn, and FAKE_ENVOY_SCENARIO for what kuma-cp
+// would have configured (scenario.ts).
 import { appendFileSync, mkdirSync, open, openSync, closeSync, readFileSync, renameSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -320,12 +321,24 @@ const serverState = (): State | 'DRAINING' => (healthCheckFailed ? 'DRAINING' : 
 const uptime = (): string => `${Math.floor((Date.now() - startedAt) / 1000)}s`;
 const stateGauge = { LIVE: 0, DRAINING: 1, PRE_INITIALIZING: 2, INITIALIZING: 3 } as const;
 
+// kuma-cp's listeners for --bind-outbounds, from the scenario once xDS has come; each change of
+// the scenario is one more LDS update.
+// Loaded only with a scenario, so that every other fake starts as fast as before.
+const outbounds = env.FAKE_ENVOY_SCENARIO
+  ? new (await import('./bound-outbounds.js')).BoundOutbounds(env.FAKE_ENVOY_SCENARIO, (message) => log('warning', 'config', message))
+  : undefined;
+const listenerUpdates = (): number => {
+  if (xdsUpdates > 0) outbounds?.sync();
+  return xdsUpdates + (outbounds?.updates ?? 0);
+};
+
 function stats(): Array<{ name: string; value: number }> {
+  const lds = listenerUpdates();
   return [
     { name: 'cluster_manager.cds.update_attempt', value: xdsUpdates },
     { name: 'cluster_manager.cds.update_success', value: xdsUpdates },
-    { name: 'listener_manager.lds.update_attempt', value: xdsUpdates },
-    { name: 'listener_manager.lds.update_success', value: xdsUpdates },
+    { name: 'listener_manager.lds.update_attempt', value: lds },
+    { name: 'listener_manager.lds.update_success', value: lds },
     { name: 'server.concurrency', value: concurrency },
     { name: 'server.hot_restart_epoch', value: restartEpoch },
     { name: 'server.live', value: initState === 'LIVE' ? 1 : 0 },
@@ -389,9 +402,19 @@ const getHandlers: Record<string, (query: URLSearchParams) => Reply> = {
         ? prometheus()
         : text(stats().map((s) => `${s.name}: ${s.value}\n`).join('')),
   '/stats/prometheus': () => prometheus(),
-  '/config_dump': () =>
-    json({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap, last_updated: new Date(startedAt).toISOString() }] }),
-  '/listeners': () => text(staticNames('listeners').map((name) => `${name}::0.0.0.0:0\n`).join('')),
+  '/config_dump': (query) => {
+    if (query.get('resource') !== 'dynamic_listeners') {
+      return json({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap, last_updated: new Date(startedAt).toISOString() }] });
+    }
+    listenerUpdates();
+    return json({ configs: outbounds?.dynamicListeners(query.get('name_regex')) ?? [] });
+  },
+  '/listeners': (query) => {
+    listenerUpdates();
+    const statuses = [...staticNames('listeners').map((name) => ({ name, local_address: { socket_address: { address: '0.0.0.0', port_value: 0 } } })), ...(outbounds?.statuses() ?? [])];
+    if (query.get('format') === 'json') return json({ listener_statuses: statuses });
+    return text(statuses.map((s) => `${s.name}::${s.local_address.socket_address.address}:${s.local_address.socket_address.port_value}\n`).join(''));
+  },
   '/clusters': () => text(staticNames('clusters').map((name) => `${name}::observability_name::${name}\n`).join('')),
   '/fake/state': () => json({ state: serverState(), healthCheckFailed, xdsUpdates, drains, reopenedLogs, ignoreSigterm }),
 };
@@ -536,13 +559,14 @@ function goLive(): void {
   log('info', 'config', 'all dependencies initialized. starting workers');
 }
 
-// FAKE_ENVOY_ACCESS_LOG='{"path": "...", "lines": ["..."]}' stands for a listener from xDS with a
-// file access logger on `path` (a MeshAccessLog TCP backend: kuma-cp's named pipe) and the entries
-// its connections log. Opened as Envoy's access-log manager opens a file: O_WRONLY|O_APPEND|O_CREAT,
-// 0644, so with nobody reading a FIFO the open waits, and with nothing there a regular file appears.
-function writeAccessLog(): void {
-  if (!env.FAKE_ENVOY_ACCESS_LOG) return;
-  const { path, lines } = JSON.parse(env.FAKE_ENVOY_ACCESS_LOG) as { path: string; lines: string[] };
+// The scenario's access log (a MeshAccessLog TCP backend), once the listeners that log have come.
+// Opened as Envoy's access-log manager opens a file: O_WRONLY|O_APPEND|O_CREAT, 0644, so with
+// nobody reading a FIFO the open waits, and with nothing there a regular file appears.
+async function writeAccessLog(): Promise<void> {
+  if (!env.FAKE_ENVOY_SCENARIO) return;
+  const accessLog = (await import('./scenario.js')).readScenario(env.FAKE_ENVOY_SCENARIO).accessLog;
+  if (!accessLog) return;
+  const { path, lines } = accessLog;
   open(path, 'a', 0o644, (error, fd) => {
     if (error) return log('critical', 'main', `unable to open access log file ${path}: ${error.message}`);
     write(fd, lines.map((line) => `${line}\n`).join(''), (failure) => {
@@ -568,7 +592,7 @@ if (field(bootstrap, 'dynamicResources') === undefined) {
     log('info', 'upstream', 'cds: added/updated 1 cluster(s), skipped 0 unmodified cluster(s)');
     log('info', 'upstream', 'lds: add/update listener');
     goLive();
-    writeAccessLog();
+    void writeAccessLog();
   }, Number(env.FAKE_ENVOY_XDS_DELAY_MS ?? 50));
 }
 

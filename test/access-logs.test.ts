@@ -20,6 +20,7 @@ import type { Running } from '../src/runtime/component.js';
 import { ReadinessGates } from '../src/runtime/readiness.js';
 import { freePort } from '../stand-ins/control-plane.js';
 import { startLogCollector, type LogCollector } from '../stand-ins/log-collector.js';
+import { writeScenario } from '../stand-ins/scenario.js';
 import { tempDir, waitUntil } from './helpers/agent.js';
 import { ManualClock } from './helpers/clock.js';
 import { startDataplane } from './helpers/readiness.js';
@@ -534,9 +535,12 @@ describe('access logs through the agent', () => {
     const workDir = tempDir();
     const pipePath = accessLogPipePath(workDir, 'ratings-v1', 'bookinfo');
     const lines = [JSON.stringify({ address: sink.address, message: 'from envoy\n' }), `${sink.address};legacy`];
+    // What kuma-cp's MeshAccessLog with a TCP backend makes Envoy do: log into the pipe.
+    const scenario = path.join(tempDir(), 'scenario.json');
+    writeScenario(scenario, { accessLog: { path: pipePath, lines } });
     const { agent, cp, adminPort } = await startDataplane(['--drain-time', '0s', '--envoy-restart-backoff', '100ms'], {
       KUMA_DATAPLANE_RUNTIME_CONFIG_DIR: workDir,
-      FAKE_ENVOY_ACCESS_LOG: JSON.stringify({ path: pipePath, lines }),
+      FAKE_ENVOY_SCENARIO: scenario,
     });
     await received(sink, 'from envoy\nlegacy\n');
     assert.ok((cp.requests[0]!.body as { features: string[] }).features.includes(ACCESS_LOG_FEATURE));

@@ -4,6 +4,8 @@ import { createInterface } from 'node:readline';
 import { startLogCollector } from '../../stand-ins/log-collector.js';
 import { agentEntry } from './agent.js';
 import { exited, spawnTracked, tempDir } from './processes.js';
+import type { Figure } from './report.js';
+import { median, round } from './stats.js';
 
 /** Big enough that nothing is dropped: the figure is throughput, not the buffer. */
 const BUFFER_BYTES = 64 * 1024 * 1024;
@@ -101,4 +103,27 @@ export async function accessLogRun(lines: number): Promise<AccessLogRun> {
     await sink.close();
     await copySink.close();
   }
+}
+
+/** Figures 10 and 10b: the streamer's rate against the plain copy's, by the clock and by CPU time. */
+export function accessLogFigures(runs: readonly AccessLogRun[]): Figure[] {
+  const against = (id: string, name: string, unit: Figure['unit'], value: (run: AccessLogRun) => number, baseline: (run: AccessLogRun) => number, note: string) => ({
+    id,
+    name,
+    unit,
+    value: round(median(runs.map(value)), 0),
+    baseline: round(median(runs.map(baseline)), 0),
+    baselineName: 'plain copy',
+    ratio: round(median(runs.map(value)) / median(runs.map(baseline)), 2),
+    runs: runs.map((run) => round(value(run), 0)),
+    note,
+  });
+  const dropped = runs.reduce((sum, run) => sum + run.dropped, 0);
+  const rate = against('10', 'Access-log lines through the streamer', 'lines/s', (r) => r.streamerLinesPerS, (r) => r.copyLinesPerS,
+    `\`cat\` into the pipe → a TCP collector, first byte to last; dropped: ${dropped}`);
+  return [
+    { ...rate, goal: '≥ 0.5x', met: rate.ratio >= 0.5 },
+    against('10b', '… per second of CPU time', 'lines/CPU-s', (r) => r.streamerLinesPerCpuS, (r) => r.copyLinesPerCpuS,
+      'CPU time of the streamer and of the copying process while they move the lines'),
+  ];
 }

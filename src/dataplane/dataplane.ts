@@ -2,9 +2,13 @@
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
 import { accessLogStreamer } from '../accesslogs/component.js';
+import { bindOutboundsComponent } from '../bind-outbounds/component.js';
+import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
+import type { DnsProxy } from '../dns/component.js';
+import { dnsProxyFor } from '../dns/setup.js';
 import { envoyArgs } from '../envoy/args.js';
 import { assertAdminAddressFree } from '../envoy/admin-port.js';
 import type { EnvoyBuild } from '../envoy/binary.js';
@@ -20,8 +24,10 @@ import { Feed } from '../runtime/feed.js';
 import { ComponentManager } from '../runtime/manager.js';
 import { ReadinessGates, type Readiness } from '../runtime/readiness.js';
 import type { Policy, State } from '../supervisor/machine.js';
+import { systemCaBundle } from '../system/ca-bundle.js';
+import { hasLocalIPv6 } from '../system/ipv6.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
-import { agentVersion } from '../version.js';
+import { agentBuild } from '../version.js';
 import { accessLogPipePath } from './sockets.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
@@ -74,20 +80,38 @@ export interface DataplaneOptions {
   readonly clock: Clock;
   /** util-linux setpriv, for the parent-death signal; undefined where there is none. */
   readonly setpriv?: string;
+  /**
+   * Where this dataplane's readiness is served: kuma-cp is told, and routes the `/ready` of the
+   * admin listener it gives Envoy there; Envoy's admin cannot have it too.
+   */
+  readonly readinessPort: number;
 }
 
 /**
  * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
  * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
  */
-function sideComponents(context: DataplaneContext, clock: Clock): Component[] {
+function sideComponents(context: DataplaneContext, dns: DnsProxy | undefined, clock: Clock): Component[] {
   const { config, workDir } = context;
   const accessLogs = accessLogStreamer({
     pipePath: accessLogPipePath(workDir, config.dataplane.name, config.dataplane.mesh),
     bufferBytes: config.accessLogBufferBytes,
     clock,
   });
-  return [accessLogs];
+  return [
+    accessLogs,
+    ...(dns ? [dns] : []),
+    ...(config.bindOutbounds
+      ? [
+          bindOutboundsComponent({
+            admin: () => context.bootstrap.value?.admin,
+            publish: dns && ((names) => dns.setNames(names)),
+            hostsFile: config.hostsFile === undefined ? undefined : { path: config.hostsFile, id: `${config.dataplane.mesh}/${config.dataplane.name}` },
+            clock,
+          }),
+        ]
+      : []),
+  ];
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -101,7 +125,7 @@ function policyOf(config: RunConfig): Policy {
 }
 
 /** Takes over from a leftover Envoy, opens the work dir, and starts the components. */
-export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv }: DataplaneOptions): Promise<Dataplane> {
+export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv, readinessPort }: DataplaneOptions): Promise<Dataplane> {
   const { config, build } = spec;
   if (!build.compatible) {
     logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
@@ -155,13 +179,16 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   readiness.onChange(report);
 
   logger.info(
-    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path },
+    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path, readinessPort },
     'starting the dataplane',
   );
   const env = childEnvironment(spec.env);
-  const version = agentVersion();
-  const maxHeapSizeBytes = cgroupMemoryLimit();
-  const side = sideComponents(context, clock);
+  const agent = agentBuild();
+  const maxHeapSizeBytes = config.dataplane.maxMemoryBytes ?? cgroupMemoryLimit();
+  const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
+  const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
+  const dns = dnsProxyFor(config, clock);
+  const side = sideComponents(context, dns, clock);
   const envoy = envoyComponent({
     policy: policyOf(config),
     clock,
@@ -176,19 +203,30 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
       },
       request: async () =>
         buildBootstrapRequest({
-          ...config.dataplane,
-          readinessPort: config.readinessPort || undefined,
+          mesh: config.dataplane.mesh,
+          name: config.dataplane.name,
+          proxyType: config.dataplane.proxyType,
+          adminPort: config.dataplane.adminPort,
+          hostIp: config.dataplane.hostIp,
+          metrics: config.dataplane.metrics,
+          spireSocketPath: config.dataplane.spireSocketPath,
+          readinessPort,
           envoy: build,
-          agentVersion: version,
+          agent,
           workdir: workDir.path,
           platform: process.platform,
           dataplaneResource: config.dataplane.resource,
           token: await spec.token(),
           caCert: config.controlPlane.tls.caCert,
           maxHeapSizeBytes,
-          features: featuresOf(components),
+          dnsPort: dns && config.dns.proxyPort,
+          dataplaneConfig: config.transparentProxy,
+          features: [...featuresOf(components), ...featuresOfSettings(config.dataplane.features)],
+          systemCaPath,
+          ipv6Enabled,
         }),
       adminPort: config.dataplane.adminPort,
+      readinessPort,
       bootstrapPath: workDir.bootstrapPath,
       pidfile,
       binary: spec.binary,
@@ -205,7 +243,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     },
   });
   const components = [...side, envoy];
-  const manager = new ComponentManager({ components, logger, clock, readiness });
+  const manager = new ComponentManager({ components, logger, clock, readiness, backoff: config.resilientBackoff });
 
   const cleanUp = () => {
     workDir.remove();

@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from '../http/undici.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
+import { DrainNotStarted } from '../supervisor/driver.js';
 
 export interface EnvoyReadiness {
   /** /ready said LIVE. */
@@ -52,10 +53,36 @@ export class EnvoyAdmin {
     return CONFIG_STATS.every((name) => (stats.find((s) => s.name === name)?.value ?? 0) >= 1);
   }
 
-  /** Starts draining: readiness turns DRAINING for load balancers, listeners drain gracefully. */
+  /**
+   * Starts draining: readiness turns DRAINING for load balancers, listeners drain gracefully.
+   * Rejects with DrainNotStarted when Envoy did not take `/healthcheck/fail`: then nobody was
+   * told to stop sending traffic, and waiting out the drain time would only delay the stop.
+   */
   async drain(options: { inboundOnly?: boolean } = {}): Promise<void> {
-    await this.post('/healthcheck/fail');
+    try {
+      await this.post('/healthcheck/fail');
+    } catch (error) {
+      throw new DrainNotStarted((error as Error).message);
+    }
     await this.post(`/drain_listeners?graceful${options.inboundOnly ? '&inboundonly' : ''}&skip_exit`);
+  }
+
+  /** A GET whose answer must be 200 and at most maxBytes long (Envoy's listeners grow with the mesh). */
+  async get(path: string, maxBytes: number): Promise<string> {
+    const answer = await request(`${this.origin}${path}`, { dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of answer.body) {
+      length += (chunk as Buffer).length;
+      if (length > maxBytes) {
+        answer.body.destroy();
+        throw new Error(`GET ${path}: Envoy's answer is larger than ${maxBytes} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (answer.statusCode !== 200) throw new Error(`GET ${path} answered ${answer.statusCode}: ${body.trim().slice(0, 200)}`);
+    return body;
   }
 
   private async post(path: string): Promise<void> {

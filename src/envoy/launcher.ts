@@ -1,4 +1,4 @@
-import { applyAdminAddress, formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
+import { adminPortDisagreement, applyAdminAddress, formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
 import { fetchBootstrap, type BootstrapClientOptions } from '../bootstrap/client.js';
 import type { BootstrapRequest } from '../bootstrap/request.js';
 import type { BootstrapResponse } from '../bootstrap/response.js';
@@ -27,6 +27,8 @@ export interface LauncherOptions {
   /** Built per fetch, so a rotated token file is read again. */
   readonly request: () => Promise<BootstrapRequest>;
   readonly adminPort?: number;
+  /** Where kuma-dp's readiness endpoint listens: Envoy's admin cannot have it too. */
+  readonly readinessPort?: number;
   readonly bootstrapPath: string;
   readonly pidfile: string;
   readonly binary: string;
@@ -61,12 +63,16 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
   return async (restart, signal) => {
     const response = await bootstrap(restart, signal);
     lastGood = response;
-    const rewrite = applyAdminAddress(response.yaml, options.adminPort);
+    const rewrite = applyAdminAddress(response.yaml, options.adminPort, response.document);
     if (rewrite.replaced) {
       logger.info(
         { event: 'admin-address-set', admin: formatAdminAddress(rewrite.admin), controlPlaneAdmin: rewrite.replaced === 'none' ? null : formatAdminAddress(rewrite.replaced) },
         rewrite.replaced === 'none' ? "the bootstrap has no admin address; using the default" : "overriding the control plane's admin address",
       );
+    }
+    const disagreement = adminPortDisagreement(rewrite, options.adminPort);
+    if (disagreement && restart === 0) {
+      logger.warn({ event: 'admin-port-disagreement', admin: formatAdminAddress(rewrite.admin), controlPlaneAdminPort: rewrite.controlPlanePort }, disagreement);
     }
     if (rewrite.admin.kind === 'tcp' && !isLoopback(rewrite.admin.host)) {
       logger.warn(
@@ -74,7 +80,7 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
         "Envoy's admin API will listen beyond loopback, where others can stop Envoy or read its configuration: pass --admin-port to keep it on 127.0.0.1",
       );
     }
-    await assertAdminAddressFree(rewrite.admin);
+    await assertAdminAddressFree(rewrite.admin, options.readinessPort);
     writePrivateFile(options.bootstrapPath, rewrite.yaml);
     signal.throwIfAborted();
     options.onBootstrap({ response, admin: rewrite.admin });
