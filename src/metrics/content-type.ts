@@ -1,0 +1,94 @@
+/**
+ * The formats of a merged scrape, chosen as Kuma chooses them: the best format any scraped source
+ * answered in (OpenMetrics 1.0.0, then 0.0.1, then text 0.0.4), whatever the scraper asked for.
+ */
+export type TextFormat = 'openmetrics-1.0.0' | 'openmetrics-0.0.1' | 'text';
+/** What one source answered in; protobuf bodies are binary and cannot be joined with text. */
+export type SourceFormat = TextFormat | 'protobuf' | 'unknown';
+
+export const CONTENT_TYPES: Readonly<Record<TextFormat, string>> = {
+  'openmetrics-1.0.0': 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+  'openmetrics-0.0.1': 'application/openmetrics-text; version=0.0.1; charset=utf-8',
+  text: 'text/plain; version=0.0.4; charset=utf-8',
+};
+
+const PRIORITY: readonly TextFormat[] = ['openmetrics-1.0.0', 'openmetrics-0.0.1', 'text'];
+
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9a-z]+";
+const MEDIA_TYPE = new RegExp(`^${TOKEN}(?:/${TOKEN})?$`);
+const PARAMETER = new RegExp(`^(${TOKEN})=(${TOKEN}|"(?:[^"\\\\]|\\\\.)*")$`);
+
+/** Go's mime.ParseMediaType, as far as telling formats apart needs: undefined when malformed. */
+function parseMediaType(header: string): { type: string; params: Map<string, string> } | undefined {
+  const [head = '', ...rest] = header.split(';');
+  const type = head.trim().toLowerCase();
+  if (!MEDIA_TYPE.test(type)) return undefined;
+  const params = new Map<string, string>();
+  for (const part of rest) {
+    const text = part.trim();
+    if (text === '') continue;
+    const match = PARAMETER.exec(text.replace(/^([^=]*)=/, (_, key: string) => `${key.trim().toLowerCase()}=`));
+    if (!match || params.has(match[1]!)) return undefined;
+    const value = match[2]!;
+    params.set(match[1]!, value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value);
+  }
+  return { type, params };
+}
+
+/**
+ * Kuma's responseFormat: any `text/plain` is text 0.0.4 (Envoy sends no version), OpenMetrics
+ * without a version is 0.0.1, and only delimited protobuf counts as protobuf.
+ */
+export function responseFormat(contentType: string | undefined): SourceFormat {
+  const media = parseMediaType(contentType ?? '');
+  if (!media) return 'unknown';
+  const version = media.params.get('version') ?? '';
+  switch (media.type) {
+    case 'application/vnd.google.protobuf':
+      return media.params.get('proto') === 'io.prometheus.client.MetricFamily' && media.params.get('encoding') === 'delimited' ? 'protobuf' : 'unknown';
+    case 'text/plain':
+      return 'text';
+    case 'application/openmetrics-text':
+      if (version === '' || version === '0.0.1') return 'openmetrics-0.0.1';
+      return version === '1.0.0' ? 'openmetrics-1.0.0' : 'unknown';
+    default:
+      return 'unknown';
+  }
+}
+
+/**
+ * The highest-priority format among the sources' (selectContentType). When none answered in a text
+ * format, Go negotiates with the scraper's Accept header, which never yields OpenMetrics; the
+ * agent only writes text, so that is text 0.0.4.
+ */
+export function selectFormat(formats: Iterable<SourceFormat>): TextFormat {
+  let best = PRIORITY.length - 1;
+  for (const format of formats) {
+    const priority = PRIORITY.indexOf(format as TextFormat);
+    if (priority >= 0 && priority < best) best = priority;
+  }
+  return PRIORITY[best]!;
+}
+
+const EOF_MARKER = '# EOF';
+
+function trimTrailingNewlines(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 10) end--;
+  return text.slice(0, end);
+}
+
+/**
+ * Kuma's processMetrics: each body without its trailing `# EOF`, joined, runs of newlines
+ * collapsed, trimmed, one newline at the end, and one `# EOF` line for OpenMetrics.
+ */
+export function joinBodies(bodies: readonly string[], format: TextFormat): string {
+  let joined = '';
+  for (const body of bodies) {
+    let text = trimTrailingNewlines(body);
+    if (text.endsWith(EOF_MARKER)) text = text.slice(0, -EOF_MARKER.length);
+    joined += `${trimTrailingNewlines(text)}\n`;
+  }
+  const result = `${joined.replace(/\n{2,}/g, '\n').trim()}\n`;
+  return format === 'text' ? result : `${result}${EOF_MARKER}\n`;
+}
