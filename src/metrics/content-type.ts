@@ -16,7 +16,8 @@ const PRIORITY: readonly TextFormat[] = ['openmetrics-1.0.0', 'openmetrics-0.0.1
 
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9a-z]+";
 const MEDIA_TYPE = new RegExp(`^${TOKEN}(?:/${TOKEN})?$`);
-const PARAMETER = new RegExp(`^(${TOKEN})=(${TOKEN}|"(?:[^"\\\\]|\\\\.)*")$`);
+// Values keep their case (`proto=io.prometheus.client.MetricFamily`); names are lowercased before.
+const PARAMETER = new RegExp(`^(${TOKEN})=(${TOKEN}|"(?:[^"\\\\]|\\\\.)*")$`, 'i');
 
 /** Go's mime.ParseMediaType, as far as telling formats apart needs: undefined when malformed. */
 function parseMediaType(header: string): { type: string; params: Map<string, string> } | undefined {

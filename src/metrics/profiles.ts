@@ -44,8 +44,8 @@ const BASIC_NAMES: readonly Select[] = [
 /**
  * Basic also drops the samples of Kuma's own clusters and listeners: system ones, internal ones
  * (`_` prefix, which covers `_kuma:metrics:opentelemetry`), the bootstrap's, admin and the metrics
- * listener, and v2.14's tracing clusters (`tracing:<backend>`; v2.14 matched the bare prefix
- * `tracing`, which also caught users' clusters).
+ * listener. Envoy writes `:` in stat tags as `_`, so Kuma's `kuma:envoy:admin` never matches a
+ * sample: the agent also drops `kuma_envoy_admin` and `kuma_metrics_hijacker`, as Kuma means to.
  */
 const BASIC_INTERNAL_ENTITIES: readonly Select[] = [
   prefix('system_'),
@@ -54,7 +54,8 @@ const BASIC_INTERNAL_ENTITIES: readonly Select[] = [
   exact('access_log_sink'),
   exact('kuma:envoy:admin'),
   exact('kuma:metrics:hijacker'),
-  prefix('tracing:'),
+  exact('kuma_envoy_admin'),
+  exact('kuma_metrics_hijacker'),
 ];
 
 /** Labels that name a cluster or listener. */
