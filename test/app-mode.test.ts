@@ -47,8 +47,8 @@ describe('app mode: kuma-dp run -- <app>', () => {
     const { agent, record, read } = await setup(['run'], ['--drain-time', '500ms']);
     await waitUntil(() => read().some((e) => e.what === 'start'), 10_000, 'the app to start');
     assert.equal(read()[0]!.ready, 'LIVE', 'Envoy was live when the app started');
-    const live = agent.lines.findIndex((l) => String(l.msg).startsWith('Envoy is live'));
-    const started = agent.lines.findIndex((l) => l.msg === 'application started');
+    const live = agent.lines.findIndex((l) => l.event === 'envoy-live');
+    const started = agent.lines.findIndex((l) => l.event === 'app-started');
     assert.ok(live >= 0 && started > live);
 
     agent.kill('SIGHUP');
@@ -72,8 +72,8 @@ describe('app mode: kuma-dp run -- <app>', () => {
     const { agent, record } = await setup(['3']);
     const exit = await agent.exited;
     assert.equal(exit.code, 3);
-    assert.ok(agent.lines.some((l) => l.msg === 'application exited with code 3; stopping the dataplane'));
-    assert.ok(agent.lines.some((l) => l.msg === 'Envoy stopped'));
+    assert.ok(agent.lines.some((l) => l.event === 'app-exited' && l.exitCode === 3));
+    assert.ok(agent.lines.some((l) => l.event === 'envoy-stopped'));
     assert.equal(readStarts(record).length, 1);
   });
 
@@ -83,7 +83,7 @@ describe('app mode: kuma-dp run -- <app>', () => {
     agent.kill('SIGTERM');
     const exit = await agent.exited;
     assert.equal(exit.code, 0);
-    assert.ok(agent.lines.some((l) => String(l.msg).includes('the application did not exit within 300ms')));
+    assert.ok(agent.lines.some((l) => l.event === 'app-killed'));
   });
 
   it('refuses an app that does not exist before starting anything', async () => {

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { UserError } from '../src/config/errors.js';
+import { UserError } from '../src/errors.js';
 import { parseTemplateVars } from '../src/config/parse.js';
-import { loadDataplaneResource, renderDataplane } from '../src/dataplane/template.js';
+import { loadDataplaneResource, renderDataplane } from '../src/bootstrap/template.js';
 import { agentEntry, agentEnv, runAgent, startAgent, tempDir, waitUntil } from './helpers/agent.js';
 import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts } from '../stand-ins/envoy-records.js';
@@ -77,13 +77,16 @@ describe('Dataplane templates: rendering and checks', () => {
 
   it('takes name and mesh from the resource; an explicit conflicting --name or --mesh is an error', () => {
     const inline = 'type: Dataplane\nname: web\nmesh: demo\n';
-    assert.equal(loadDataplaneResource({ inline, name: 'web', mesh: 'demo' })?.name, 'web');
-    assert.throws(() => loadDataplaneResource({ inline, name: 'api' }), userError(/--name "api" conflicts with name "web"/));
-    assert.throws(() => loadDataplaneResource({ inline, mesh: 'default' }), userError(/--mesh "default" conflicts with mesh "demo"/));
-    assert.throws(() => loadDataplaneResource({ inline, file: 'x.yaml' }), userError(/either --dataplane or --dataplane-file/));
-    assert.throws(() => loadDataplaneResource({ vars: { a: 'b' } }), userError(/--dataplane-var needs a template/));
-    assert.equal(loadDataplaneResource({}), undefined);
-    assert.throws(() => loadDataplaneResource({ file: '/nonexistent/dp.yaml' }), userError(/cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/));
+    const read = (file: string): string => {
+      throw new UserError(`cannot read --dataplane-file ${file}: ENOENT`);
+    };
+    assert.equal(loadDataplaneResource({ read, inline, name: 'web', mesh: 'demo' })?.name, 'web');
+    assert.throws(() => loadDataplaneResource({ read, inline, name: 'api' }), userError(/--name "api" conflicts with name "web"/));
+    assert.throws(() => loadDataplaneResource({ read, inline, mesh: 'default' }), userError(/--mesh "default" conflicts with mesh "demo"/));
+    assert.throws(() => loadDataplaneResource({ read, inline, file: 'x.yaml' }), userError(/either --dataplane or --dataplane-file/));
+    assert.throws(() => loadDataplaneResource({ read, vars: { a: 'b' } }), userError(/--dataplane-var needs a template/));
+    assert.equal(loadDataplaneResource({ read }), undefined);
+    assert.throws(() => loadDataplaneResource({ read, file: '/nonexistent/dp.yaml' }), userError(/cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/));
   });
 });
 

@@ -32,7 +32,7 @@ async function startLive(args: string[] = [], env: Record<string, string> = {}, 
     ['run', '--admin-port', String(adminPort), '--envoy-restart-backoff', '100ms', '--envoy-restart-max-backoff', '400ms', ...args],
     { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'ratings-v1', FAKE_ENVOY_RECORD_DIR: record, ...env }) },
   );
-  if (live) await agent.waitFor('Envoy is live');
+  if (live) await agent.waitFor('envoy-live');
   return { agent, cp, record, adminPort, envoy: () => readStarts(record).at(-1)! };
 }
 
@@ -45,7 +45,7 @@ describe('restart on crash', () => {
     const { agent, cp, record, adminPort, envoy } = await startLive(['--drain-time', '0s']);
     const first = envoy();
     await admin(adminPort, '/fake/crash?code=3');
-    const crash = await agent.waitFor((l) => String(l.msg).startsWith('Envoy crashed'));
+    const crash = await agent.waitFor((l) => l.event === 'envoy-crashed');
     assert.equal(crash.level, 50);
     assert.equal(crash.exitCode, 3);
     assert.equal(crash.signal, null);
@@ -53,7 +53,7 @@ describe('restart on crash', () => {
     assert.equal(crash.consecutiveCrashes, 1);
     assert.equal(crash.restartInMs, 100);
     assert.equal(typeof crash.uptimeMs, 'number');
-    await agent.waitFor((l) => l.msg === 'Envoy started' && l.restarts === 1);
+    await agent.waitFor((l) => l.event === 'envoy-started' && l.restarts === 1);
     await waitUntil(() => readStarts(record).length === 2);
     assert.notEqual(envoy().pid, first.pid);
     assert.equal(cp.requests.length, 2, 'the bootstrap is fetched again before the restart');
@@ -64,10 +64,10 @@ describe('restart on crash', () => {
   it('restarts an Envoy killed by a signal', async () => {
     const { agent, adminPort } = await startLive(['--drain-time', '0s']);
     await admin(adminPort, '/fake/crash?signal=SIGSEGV');
-    const crash = await agent.waitFor((l) => String(l.msg).startsWith('Envoy crashed'));
+    const crash = await agent.waitFor((l) => l.event === 'envoy-crashed');
     assert.equal(crash.signal, 'SIGSEGV');
-    assert.match(crash.msg, /signal SIGSEGV/);
-    await agent.waitFor((l) => l.msg === 'Envoy started' && l.restarts === 1);
+    assert.equal(crash.signal, 'SIGSEGV');
+    await agent.waitFor((l) => l.event === 'envoy-started' && l.restarts === 1);
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
   });
@@ -76,7 +76,7 @@ describe('restart on crash', () => {
     const { agent, cp, adminPort, record } = await startLive(['--drain-time', '0s']);
     cp.setMode('error');
     await admin(adminPort, '/fake/crash?code=1');
-    const fallback = await agent.waitFor('restarting Envoy with the last good one');
+    const fallback = await agent.waitFor('bootstrap-fallback');
     assert.match(String(fallback.reason), /500/);
     await waitUntil(() => readStarts(record).length === 2);
     const [first, second] = readStarts(record);
@@ -89,14 +89,16 @@ describe('restart on crash', () => {
     const { agent, record } = await startLive(['--envoy-restart-limit', '4'], { FAKE_ENVOY_CRASH: 'exit:7', FAKE_ENVOY_CRASH_AFTER_MS: '50' }, false);
     const exit = await agent.exited;
     assert.equal(exit.code, 1);
-    const crashes = agent.lines.filter((l) => String(l.msg).startsWith('Envoy crashed'));
+    const crashes = agent.lines.filter((l) => l.event === 'envoy-crashed');
     assert.deepEqual(crashes.map((l) => l.restartInMs), [100, 200, 400]);
     const starts = readStarts(record).map((s) => Date.parse(s.time));
     assert.equal(starts.length, 4);
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
     assert.ok(gaps[1]! > gaps[0]! && gaps[2]! > gaps[1]!, `gaps grow: ${gaps.join(', ')}`);
     const fatal = agent.lines.find((l) => l.level === 60)!;
-    assert.match(fatal.msg, /Envoy is crash-looping: 4 consecutive crashes, the last by exit code 7; giving up/);
+    assert.equal(fatal.event, 'envoy-crash-loop');
+    assert.equal(fatal.consecutiveCrashes, 4);
+    assert.equal(fatal.exitCode, 7);
     assert.ok(Array.isArray(fatal.stderrTail) && (fatal.stderrTail as string[]).length > 0);
   });
 
@@ -105,7 +107,7 @@ describe('restart on crash', () => {
     await admin(adminPort, '/quitquitquit');
     const exit = await agent.exited;
     assert.equal(exit.code, 0);
-    assert.ok(agent.lines.some((l) => l.msg === 'Envoy exited on its own with code 0; stopping'));
+    assert.ok(agent.lines.some((l) => l.event === 'envoy-exited'));
     assert.equal(readStarts(record).length, 1, 'no restart');
   });
 });
@@ -132,12 +134,12 @@ describe('stop', () => {
     const { agent } = await startLive(['--drain-time', '20s']);
     const sent = Date.now();
     agent.kill('SIGTERM');
-    await agent.waitFor('SIGTERM received: stopping');
+    await agent.waitFor('stop-begun');
     agent.kill('SIGINT');
     const exit = await agent.exited;
     assert.equal(exit.code, 0);
     assert.ok(Date.now() - sent < 2000);
-    assert.ok(agent.lines.some((l) => String(l.msg).includes('skipping the rest of the drain')));
+    assert.ok(agent.lines.some((l) => l.event === 'drain-skipped'));
   });
 
   it('SIGKILLs an Envoy that ignores SIGTERM after the stop timeout', async () => {
@@ -146,8 +148,8 @@ describe('stop', () => {
     agent.kill('SIGTERM');
     const exit = await agent.exited;
     assert.equal(exit.code, 0);
-    assert.ok(agent.lines.some((l) => String(l.msg).includes('did not exit within 300ms of SIGTERM; killing it')));
-    assert.ok(agent.lines.some((l) => l.msg === 'Envoy stopped' && l.signal === 'SIGKILL'));
+    assert.ok(agent.lines.some((l) => l.event === 'envoy-killed'));
+    assert.ok(agent.lines.some((l) => l.event === 'envoy-stopped' && l.signal === 'SIGKILL'));
     assert.ok(!isAlive(pid));
   });
 
@@ -155,9 +157,9 @@ describe('stop', () => {
     const { agent, envoy } = await startLive(['--drain-time', '20s', '--envoy-stop-timeout', '20s'], { FAKE_ENVOY_IGNORE_SIGTERM: '1' });
     const pid = envoy().pid;
     agent.kill('SIGTERM');
-    await agent.waitFor('SIGTERM received: stopping');
+    await agent.waitFor('stop-begun');
     agent.kill('SIGTERM');
-    await agent.waitFor('received again');
+    await agent.waitFor('drain-skipped');
     agent.kill('SIGTERM');
     const exit = await agent.exited;
     assert.equal(exit.code, 1);
@@ -170,7 +172,7 @@ describe('stop', () => {
     agent.kill('SIGUSR1');
     await waitUntil(() => readSignalLog(record).some((s) => s.pid === pid && s.signal === 'SIGUSR1'), 3000, 'SIGUSR1 at Envoy');
     agent.kill('SIGHUP');
-    await agent.waitFor('SIGHUP received');
+    await agent.waitFor('signal-ignored');
     assert.ok(!readSignalLog(record).some((s) => s.signal === 'SIGHUP'), 'SIGHUP is not passed on');
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
@@ -203,9 +205,9 @@ describe('never orphaned', () => {
     const agent = startAgent(['run', '--config-dir', configDir, '--admin-port', String(adminPort), '--drain-time', '0s'], {
       env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_NAME: 'ratings-v1' }),
     });
-    const killed = await agent.waitFor('left running');
+    const killed = await agent.waitFor('leftover-killed');
     assert.equal(killed.envoyPid, leftover.pid);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     assert.ok(!isAlive(leftover.pid!));
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
@@ -228,7 +230,7 @@ describe('never orphaned', () => {
     let stderr = '';
     unshare.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => unshare.on('exit', (code) => resolve(code)));
-    await waitUntil(() => stderr.includes('Envoy is live'), 10_000, 'Envoy live under PID 1');
+    await waitUntil(() => stderr.includes('"event":"envoy-live"'), 10_000, 'Envoy live under PID 1');
     const envoy = readStarts(record)[0]!;
     assert.equal(envoy.ppid, 1, "Envoy's parent is the agent, PID 1 of the namespace");
     // The agent's pid as seen from here: the child of unshare.
@@ -236,7 +238,7 @@ describe('never orphaned', () => {
     assert.equal(children.length, 1);
     process.kill(children[0]!, 'SIGTERM');
     assert.equal(await exited, 0, stderr);
-    assert.match(stderr, /"msg":"Envoy stopped"/);
-    assert.match(stderr, /"exitCode":0,"msg":"kuma-dp stopped"/);
+    assert.match(stderr, /"event":"envoy-stopped"/);
+    assert.match(stderr, /"event":"agent-stopped","exitCode":0/);
   });
 });

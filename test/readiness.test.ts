@@ -1,30 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { UserError } from '../src/config/errors.js';
+import { UserError } from '../src/errors.js';
 import { startReadinessServer } from '../src/readiness/server.js';
-import { readinessOf } from '../src/readiness/state.js';
-import { initialState, type State } from '../src/supervisor/machine.js';
 import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
 import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
 import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
-
-const envoy = (live: boolean) => ({ pid: 42, startedAt: 0, live });
-
-describe('readinessOf', () => {
-  it('is READY only while running with a live Envoy, and TERMINATING from the first stop signal', () => {
-    const cases: Array<[State, string]> = [
-      [initialState, 'NOT_READY'],
-      [{ ...initialState, phase: 'running', envoy: envoy(false) }, 'NOT_READY'],
-      [{ ...initialState, phase: 'running', envoy: envoy(true) }, 'READY'],
-      [{ ...initialState, phase: 'backing-off', restarts: 1 }, 'NOT_READY'],
-      [{ ...initialState, phase: 'running', envoy: envoy(true), stopSignals: 1 }, 'TERMINATING'],
-      [{ ...initialState, phase: 'draining', envoy: envoy(true), stopSignals: 1 }, 'TERMINATING'],
-      [{ ...initialState, phase: 'stopped' }, 'TERMINATING'],
-    ];
-    for (const [state, expected] of cases) assert.equal(readinessOf(state), expected, JSON.stringify(state));
-  });
-});
 
 describe('readiness server', () => {
   it('answers /ready from the state it was given, and nothing else', async (t) => {
@@ -59,11 +40,11 @@ describe('kuma-dp run readiness endpoint', () => {
       FAKE_ENVOY_XDS_DELAY_MS: '400',
     });
     const seen = recordReadiness(readinessPort);
-    const started = await agent.waitFor('Envoy started');
+    const started = await agent.waitFor('envoy-started');
     await waitUntil(() => seen.changes.includes('200 READY'), 10_000, 'ready');
 
     process.kill(started.envoyPid as number, 'SIGSEGV');
-    await agent.waitFor((line) => line.msg === 'Envoy started' && line.envoyPid !== started.envoyPid);
+    await agent.waitFor((line) => line.event === 'envoy-started' && line.envoyPid !== started.envoyPid);
     await waitUntil(() => seen.changes.filter((c) => c === '200 READY').length === 2, 10_000, 'ready again');
 
     agent.kill('SIGTERM');
@@ -80,7 +61,7 @@ describe('kuma-dp run readiness endpoint', () => {
       FAKE_ENVOY_NO_XDS: '1',
       FAKE_ENVOY_INITIAL_FETCH_TIMEOUT_MS: '100',
     });
-    await agent.waitFor('Envoy started');
+    await agent.waitFor('envoy-started');
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`).then((r) => r.text(), () => '')).trim() === 'LIVE', 5000, 'Envoy LIVE');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(await readinessAnswer(readinessPort), '503 NOT_READY');
@@ -106,7 +87,7 @@ describe('kuma-dp run readiness endpoint', () => {
   it('serves nothing with --readiness-port 0', async () => {
     const port = await freePort();
     const { agent } = await startDataplane(['--drain-time', '0s', '--readiness-port', '0']);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     assert.equal(await readinessAnswer(port), 'down');
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);

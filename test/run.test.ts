@@ -45,7 +45,7 @@ describe('kuma-dp run against a modern control plane', () => {
     const adminPort = await freePort();
     const agent = startAgent(['run', '--admin-port', String(adminPort), '--drain-time', '2s', '--concurrency', '2'], { env: envFor(cp, record) });
     const envoy = await waitForStart(record);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
 
     const request = cp.requests[0]!;
     assert.equal(request.method, 'POST');
@@ -74,12 +74,12 @@ describe('kuma-dp run against a modern control plane', () => {
       '--disable-hot-restart', '--log-level', 'info', '--concurrency', '2',
     ]);
     assert.equal(statSync(configPath).mode & 0o777, 0o600);
-    assert.equal(statSync(path.dirname(configPath)).mode & 0o777, 0o700);
+    assert.equal(statSync(path.dirname(configPath)).mode & 0o777, 0o711, "the work dir: 0711 as Go kuma-dp makes it");
 
     // The admin address is the only change to what the control plane sent.
     const diff = lineDiff(sharedBootstrap('modern'), envoy.config!);
     assert.deepEqual(diff, { removed: ['      portValue: 1234'], added: [`      portValue: ${adminPort}`] });
-    const override = await agent.waitFor("overriding the control plane's admin address");
+    const override = await agent.waitFor((l) => l.event === 'admin-address-set' && l.controlPlaneAdmin !== null);
     assert.equal(override.controlPlaneAdmin, '127.0.0.1:1234');
 
     // Every line is JSON with mesh and name; Envoy's lines are relayed one event each, with its pid.
@@ -95,7 +95,7 @@ describe('kuma-dp run against a modern control plane', () => {
     const relayed = agent.lines.filter((l) => l.source === 'envoy');
     assert.ok(relayed.some((l) => String(l.msg).includes('starting main dispatch loop')));
     assert.ok(relayed.every((l) => l.envoyPid === envoy.pid));
-    assert.ok(agent.lines.some((l) => l.msg === 'Envoy started' && l.envoyPid === envoy.pid));
+    assert.ok(agent.lines.some((l) => l.event === 'envoy-started' && l.envoyPid === envoy.pid));
     assert.ok(!existsSync(path.dirname(configPath)), 'the private temp dir is removed on stop');
     assert.ok(!isAlive(envoy.pid), 'Envoy is stopped');
   });
@@ -108,7 +108,7 @@ describe('kuma-dp run against a modern control plane', () => {
     const envoy = await waitForStart(record);
     assert.equal(envoy.config, yaml);
     assert.equal((cp.requests[0]!.body as Record<string, unknown>).adminPort, undefined);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     const ready = await fetch(`http://127.0.0.1:${port}/ready`);
     assert.equal(await ready.text(), 'LIVE\n', "the agent's Envoy serves admin on the CP's port");
     agent.kill('SIGINT');
@@ -145,7 +145,7 @@ describe('kuma-dp run against a 0.2 control plane', () => {
       env: agentEnv({ KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL: cp.url, KUMA_DATAPLANE_NAME: 'dp-1', FAKE_ENVOY_RECORD_DIR: record }),
     });
     const envoy = await waitForStart(record);
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('envoy-live');
     const body = cp.requests[0]!.body as Record<string, unknown>;
     assert.deepEqual([body.mesh, body.name, body.adminPort], ['default', 'dp-1', adminPort]);
     const diff = lineDiff(sharedBootstrap('legacy'), envoy.config!);
@@ -167,7 +167,7 @@ describe('kuma-dp run against a 0.2 control plane', () => {
     assert.deepEqual(config.admin, { address: { socketAddress: { address: '127.0.0.1', portValue: 9901 } } });
     const { admin: _admin, ...rest } = config;
     assert.deepEqual(rest, YAML.parse(withoutAdmin));
-    await agent.waitFor('the bootstrap has no admin address');
+    await agent.waitFor((l) => l.event === 'admin-address-set' && l.controlPlaneAdmin === null);
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
   });
@@ -178,7 +178,7 @@ describe('kuma-dp run retries what may heal and stops on what will not', () => {
     const cp = await controlPlane({ generation: 'modern', mode: 'not-found' });
     const record = tempDir();
     const agent = startAgent(['run', '--admin-port', String(await freePort()), '--drain-time', '0s'], { env: envFor(cp, record) });
-    const retry = await agent.waitFor('could not fetch the bootstrap, retrying');
+    const retry = await agent.waitFor('bootstrap-retry');
     assert.match(String(retry.reason), /Dataplane entity not found.*--dataplane-file/);
     assert.equal(retry.attempt, 1);
     await agent.waitFor((l) => l.attempt === 2);
@@ -194,7 +194,7 @@ describe('kuma-dp run retries what may heal and stops on what will not', () => {
     const agent = startAgent(['run', '--cp-address', `http://127.0.0.1:${port}`, '--admin-port', String(await freePort()), '--drain-time', '0s'], {
       env: agentEnv({ KUMA_DATAPLANE_NAME: 'ratings-v1', FAKE_ENVOY_RECORD_DIR: record }),
     });
-    const refused = await agent.waitFor('could not fetch the bootstrap, retrying');
+    const refused = await agent.waitFor('bootstrap-retry');
     assert.match(String(refused.reason), /ECONNREFUSED/);
     const cp = await controlPlane({ generation: 'modern', port, mode: { kind: 'fail-times', times: 2, status: 500 } });
     await waitForStart(record);
@@ -245,6 +245,7 @@ describe('kuma-dp run refuses bad input before anything starts', () => {
     { name: 'an unknown proxy type', args: ['run', '--proxy-type', 'gateway'], message: /invalid --proxy-type "gateway": expected one of dataplane, ingress, egress/ },
     { name: 'a bad Envoy log level', args: ['run', '--envoy-log-level', 'loud'], message: /invalid --envoy-log-level "loud"/ },
     { name: 'a missing Envoy', args: ['run', '--binary-path', '/nonexistent/envoy'], message: /invalid --binary-path "\/nonexistent\/envoy": no executable Envoy found/ },
+    { name: 'a missing Dataplane template', args: ['run', '--dataplane-file', '/nonexistent/dp.yaml'], message: /cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/ },
     { name: 'the same port for readiness and admin', args: ['run', '--admin-port', '9950', '--readiness-port', '9950'], message: /invalid --readiness-port 9950: it is also the --admin-port/ },
     { name: 'an unknown flag', args: ['run', '--admin-prot', '9901'], message: /Unknown argument/, code: 2 },
   ];
@@ -306,7 +307,7 @@ describe('Envoy binary lookup', () => {
     const env = envFor(cp, record, { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' });
     assert.ok(!env.PATH!.includes(standInBin));
     const agent = startAgent(['run', '--admin-port', String(await freePort()), '--drain-time', '0s'], { env, cwd: dir });
-    const started = await agent.waitFor('starting the dataplane');
+    const started = await agent.waitFor('dataplane-starting');
     assert.equal(started.envoy, path.join(dir, 'envoy'));
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { initialState, isReady, restartDelay, step, type EnvoyExit, type Effect, type Event, type Policy, type State } from '../src/supervisor/machine.js';
+import type { ProcessExit } from '../src/process/exit.js';
+import { initialState, isReady, restartDelay, step, type Effect, type Event, type Policy, type State } from '../src/supervisor/machine.js';
 
 const policy: Policy = { backoffMs: 1000, maxBackoffMs: 30_000, limit: 10, stableAfterMs: 60_000, drainTimeMs: 30_000, stopTimeoutMs: 5000, app: false };
 
@@ -16,7 +17,7 @@ function feed(events: readonly Event[], from: State = initialState, with_: Polic
   return { state, effects };
 }
 
-const crash = (pid: number, at: number, exit: EnvoyExit = { code: 1, signal: null }): Event => ({ type: 'exited', pid, exit, at, stderrTail: ['boom'] });
+const crash = (pid: number, at: number, exit: Pick<ProcessExit, 'code' | 'signal'> = { code: 1, signal: null }): Event => ({ type: 'exited', pid, exit: { ...exit, stderrTail: ['boom'] }, at });
 const started = (pid: number, at = 0): Event => ({ type: 'spawned', pid, at });
 const without = (effects: Effect[], type: Effect['type']) => effects.filter((e) => e.type !== type);
 const timersSet = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'set-timer' ? [`${e.name}:${e.ms}`] : []));
@@ -92,7 +93,7 @@ describe('supervisor state machine', () => {
   });
 
   it('stops with 0 when Envoy exits 0 on its own', () => {
-    const { state, effects } = feed([{ type: 'start' }, started(1), { type: 'exited', pid: 1, exit: { code: 0, signal: null }, at: 9, stderrTail: [] }]);
+    const { state, effects } = feed([{ type: 'start' }, started(1), { type: 'exited', pid: 1, exit: { code: 0, signal: null, stderrTail: [] }, at: 9 }]);
     assert.equal(state.phase, 'stopped');
     assert.deepEqual(effects.at(-1), { type: 'exit', code: 0 });
     assert.ok(!effects.some((e) => e.type === 'spawn' && e.restart > 0));
@@ -119,7 +120,7 @@ describe('supervisor state machine', () => {
     ]);
     const killing = feed([{ type: 'timer', name: 'kill' }], stopping.state);
     assert.ok(killing.effects.some((e) => e.type === 'signal-envoy' && e.signal === 'SIGKILL'));
-    const done = feed([{ type: 'exited', pid: 7, exit: { code: null, signal: 'SIGKILL' }, at: 1, stderrTail: [] }], killing.state);
+    const done = feed([{ type: 'exited', pid: 7, exit: { code: null, signal: 'SIGKILL', stderrTail: [] }, at: 1 }], killing.state);
     assert.equal(done.state.phase, 'stopped');
     assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 0 });
   });
@@ -209,18 +210,18 @@ describe('supervisor state machine in app mode', () => {
     assert.ok(!stoppingApp.effects.some((e) => e.type === 'signal-envoy'), 'Envoy keeps running for the app');
     const killApp = feed([{ type: 'timer', name: 'kill-app' }], stoppingApp.state, appPolicy);
     assert.ok(killApp.effects.some((e) => e.type === 'signal-app' && e.signal === 'SIGKILL'));
-    const appGone = feed([{ type: 'app-exited', pid: 50, code: 143, signal: 'SIGTERM' }], stoppingApp.state, appPolicy);
+    const appGone = feed([{ type: 'app-exited', pid: 50, exit: { code: null, signal: 'SIGTERM', stderrTail: [] } }], stoppingApp.state, appPolicy);
     assert.equal(appGone.state.phase, 'stopping');
     assert.ok(appGone.effects.some((e) => e.type === 'signal-envoy' && e.signal === 'SIGTERM'));
-    const done = feed([{ type: 'exited', pid: 1, exit: { code: 0, signal: null }, at: 1, stderrTail: [] }], appGone.state, appPolicy);
+    const done = feed([{ type: 'exited', pid: 1, exit: { code: 0, signal: null, stderrTail: [] }, at: 1 }], appGone.state, appPolicy);
     assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 0 });
   });
 
   it("an app that exits on its own stops the dataplane with the app's code", () => {
     const running = feed([{ type: 'start' }, started(1), live(1), { type: 'app-started', pid: 50 }], initialState, appPolicy).state;
-    const exited = feed([{ type: 'app-exited', pid: 50, code: 4, signal: null }], running, appPolicy);
+    const exited = feed([{ type: 'app-exited', pid: 50, exit: { code: 4, signal: null, stderrTail: [] } }], running, appPolicy);
     assert.equal(exited.state.phase, 'stopping');
-    const done = feed([{ type: 'exited', pid: 1, exit: { code: 0, signal: null }, at: 1, stderrTail: [] }], exited.state, appPolicy);
+    const done = feed([{ type: 'exited', pid: 1, exit: { code: 0, signal: null, stderrTail: [] }, at: 1 }], exited.state, appPolicy);
     assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 4 });
   });
 
@@ -229,7 +230,7 @@ describe('supervisor state machine in app mode', () => {
     const running = feed([{ type: 'start' }, started(1), live(1), { type: 'app-started', pid: 50 }], initialState, limited).state;
     const gaveUp = feed([crash(1, 5)], running, limited);
     assert.equal(gaveUp.state.phase, 'stopping-app');
-    const done = feed([{ type: 'app-exited', pid: 50, code: 0, signal: null }], gaveUp.state, limited);
+    const done = feed([{ type: 'app-exited', pid: 50, exit: { code: 0, signal: null, stderrTail: [] } }], gaveUp.state, limited);
     assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 1 });
   });
 });

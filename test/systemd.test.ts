@@ -6,8 +6,10 @@ import { describe, it } from 'node:test';
 import { parseDuration } from '../src/config/duration.js';
 import { RUN_SETTINGS } from '../src/config/settings.js';
 import { notifyTarget, SystemdNotifier } from '../src/notify/systemd.js';
-import type { Clock } from '../src/supervisor/driver.js';
-import { initialState, type State } from '../src/supervisor/machine.js';
+import { statusOf } from '../src/dataplane/status.js';
+import type { Readiness } from '../src/runtime/readiness.js';
+import { initialState, isReady, type State } from '../src/supervisor/machine.js';
+import { ManualClock } from './helpers/clock.js';
 import pino from 'pino';
 import { agentEntry, standInBin, tempDir, waitUntil } from './helpers/agent.js';
 import { startNotifySocket } from './helpers/notify-socket.js';
@@ -16,30 +18,10 @@ import { repoRoot } from '../stand-ins/paths.js';
 
 const templates = path.join(repoRoot, 'templates');
 
-function manualClock() {
-  const timers = new Map<number, { at: number; callback: () => void }>();
-  let now = 0;
-  let next = 1;
-  const clock: Clock = {
-    now: () => now,
-    setTimeout: (callback, ms) => {
-      timers.set(next, { at: now + ms, callback });
-      return next++;
-    },
-    clearTimeout: (handle) => void timers.delete(handle as number),
-  };
-  const advance = (ms: number) => {
-    const until = now + ms;
-    for (;;) {
-      const due = [...timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      timers.delete(due[0]);
-      now = due[1].at;
-      due[1].callback();
-    }
-    now = until;
-  };
-  return { clock, advance };
+/** What a dataplane reports for a supervisor state (see src/dataplane/dataplane.ts). */
+function report(state: State, wasReady = false): { readiness: Readiness; status: string } {
+  const readiness: Readiness = state.stopping || state.phase === 'stopped' ? 'TERMINATING' : isReady(state) ? 'READY' : 'NOT_READY';
+  return { readiness, status: statusOf(state, wasReady) };
 }
 
 const live = (pid: number, isLive: boolean) => ({ pid, startedAt: 0, live: isLive });
@@ -58,26 +40,27 @@ describe('notifyTarget', () => {
 describe('SystemdNotifier', () => {
   it('maps states to READY=1 once, STATUS= on change, STOPPING=1 once, and pings only while healthy', async () => {
     const sent: string[][] = [];
-    const { clock, advance } = manualClock();
+    const clock = new ManualClock();
+    const advance = (ms: number) => clock.advance(ms);
     const notifier = new SystemdNotifier({ send: async (a) => void sent.push([...a]), clock, logger: pino({ level: 'silent' }), watchdogMs: 1000 });
     const states: State[] = [
       initialState,
       { ...initialState, phase: 'running', envoy: live(1, false) },
       { ...initialState, phase: 'running', envoy: live(1, true) },
     ];
-    for (const state of states) notifier.update(state);
-    advance(500);
-    notifier.update({ ...initialState, phase: 'backing-off', consecutiveCrashes: 1 });
-    advance(1000);
-    notifier.update({ ...initialState, phase: 'starting', restarts: 1, consecutiveCrashes: 1 });
-    notifier.update({ ...initialState, phase: 'running', restarts: 1, envoy: live(2, false) });
-    notifier.update({ ...initialState, phase: 'running', restarts: 1, envoy: live(2, true) });
-    advance(500);
-    notifier.update({ ...initialState, phase: 'draining', restarts: 1, envoy: live(2, true), stopSignals: 1 });
-    advance(500);
-    notifier.update({ ...initialState, phase: 'stopped', restarts: 1, stopSignals: 1 });
+    for (const state of states) notifier.update(report(state));
+    await advance(500);
+    notifier.update(report({ ...initialState, phase: 'backing-off', consecutiveCrashes: 1 }, true));
+    await advance(1000);
+    notifier.update(report({ ...initialState, phase: 'starting', restarts: 1, consecutiveCrashes: 1 }, true));
+    notifier.update(report({ ...initialState, phase: 'running', restarts: 1, envoy: live(2, false) }, true));
+    notifier.update(report({ ...initialState, phase: 'running', restarts: 1, envoy: live(2, true) }, true));
+    await advance(500);
+    notifier.update(report({ ...initialState, phase: 'draining', restarts: 1, envoy: live(2, true), stopping: true, stopSignals: 1 }, true));
+    await advance(500);
+    notifier.update(report({ ...initialState, phase: 'stopped', restarts: 1, stopping: true, stopSignals: 1 }, true));
     await notifier.close();
-    advance(5000);
+    await advance(5000);
     await Promise.resolve();
     assert.deepEqual(sent, [
       ['STATUS=starting: fetching the bootstrap from the control plane'],
@@ -104,7 +87,7 @@ describe('kuma-dp run under a NOTIFY_SOCKET', () => {
       FAKE_ENVOY_XDS_DELAY_MS: '200',
     });
     const statuses = () => socket.messages().flat().filter((a) => a.startsWith('STATUS='));
-    const first = await agent.waitFor('Envoy started');
+    const first = await agent.waitFor('envoy-started');
     await waitUntil(() => socket.messages().some((m) => m.includes('READY=1')), 10_000, 'READY=1');
     const readyAt = () => socket.messages().findIndex((m) => m.includes('READY=1'));
     await waitUntil(() => socket.messages().slice(readyAt()).some((m) => m.includes('WATCHDOG=1')), 5000, 'a watchdog ping once ready');
@@ -144,8 +127,8 @@ describe('kuma-dp run under a NOTIFY_SOCKET', () => {
       PATH: `${standInBin}${path.delimiter}${bin}`,
       FAKE_ENVOY_NODE: process.execPath,
     });
-    await agent.waitFor('NOTIFY_SOCKET is set but systemd-notify is not in PATH');
-    await agent.waitFor('Envoy is live');
+    await agent.waitFor('notify-unavailable');
+    await agent.waitFor('envoy-live');
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
     assert.deepEqual(socket.messages(), []);

@@ -129,7 +129,7 @@ describe('TLS to the control plane', () => {
     const record = tempDir();
     const agent = startAgent(await args('--skip-verify'), { env: agentEnv({ KUMA_CONTROL_PLANE_URL: wrongName.url, FAKE_ENVOY_RECORD_DIR: record }) });
     await started(agent, record);
-    const warning = await agent.waitFor('--skip-verify');
+    const warning = await agent.waitFor('insecure-control-plane');
     assert.equal(warning.level, 40);
     await stop(agent);
   });

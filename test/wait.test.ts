@@ -50,7 +50,7 @@ describe('kuma-dp wait', () => {
     const waiter = startAgent(['wait', '--url', `http://localhost:${readinessPort}/ready`, '--check-frequency', '100ms', '--timeout', '10s'], { env: agentEnv() });
     const result = await waiter.exited;
     assert.equal(result.code, 0, waiter.stderr());
-    assert.ok(agent.lines.some((line) => line.msg === 'Envoy is live and has its configuration'), 'wait returned only once Envoy was live');
+    assert.ok(agent.lines.some((line) => line.event === 'envoy-live'), 'wait returned only once Envoy was live');
     assert.equal(waiter.stderr(), `kuma-dp: the dataplane is ready (http://localhost:${readinessPort}/ready)\n`);
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);

@@ -4,7 +4,7 @@ export type AdminAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'pipe'; readonly path: string };
 
-export const DEFAULT_ADMIN_PORT = 9901;
+const DEFAULT_ADMIN_PORT = 9901;
 const LOOPBACK = '127.0.0.1';
 
 export interface AdminRewrite {

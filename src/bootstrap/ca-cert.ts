@@ -1,19 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 
-/** The CA from `--ca-cert-file` (which wins) or inline PEM, checked to be a certificate. */
-export function readCaCert(file: string | undefined, inline: string | undefined): string | undefined {
-  const source = file === undefined ? 'KUMA_CONTROL_PLANE_CA_CERT' : `--ca-cert-file ${file}`;
-  let pem = inline;
-  if (file !== undefined) {
-    try {
-      pem = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new UserError(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
-  if (pem === undefined) return undefined;
+/** Checks that the CA the operator gave is a PEM certificate; `source` names where it came from. */
+export function checkCaCert(pem: string, source: string): string {
   try {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no BEGIN CERTIFICATE block');
     new X509Certificate(pem);

@@ -4,14 +4,14 @@ import type { Logger } from '../logging/logger.js';
 import type { BootstrapRequest } from './request.js';
 import { InvalidBootstrapError, parseBootstrapResponse, type BootstrapResponse } from './response.js';
 
-export const REQUEST_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 const NOT_FOUND_HINT =
   'Dataplane entity not found. If you are running on Universal please create a Dataplane entity on kuma-cp ' +
   'before starting kuma-dp or pass it to kuma-dp run --dataplane-file=/file.';
 
 /** The bootstrap could not be had, and waiting will not change that. */
-export class BootstrapError extends Error {
+class BootstrapError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BootstrapError';
@@ -43,7 +43,7 @@ function errorCode(error: unknown): string {
 }
 
 /** What one answer of the CP means, following Go kuma-dp's retry rules. */
-export function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL): Attempt {
+function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL): Attempt {
   if (status === 200) {
     try {
       return { outcome: 'ok', response: parseBootstrapResponse(contentType, body) };
@@ -88,7 +88,7 @@ export async function fetchBootstrap(
       throw new BootstrapError(`gave up fetching the bootstrap from ${url.origin} after ${attempt} attempts: ${result.reason}`);
     }
     options.logger.warn(
-      { attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
+      { event: 'bootstrap-retry', attempt, reason: result.reason, retryInMs: options.retryBackoffMs, cp: url.origin },
       'could not fetch the bootstrap, retrying',
     );
     await wait(options.retryBackoffMs, signal);

@@ -1,6 +1,13 @@
-import type { EnvoyBuild } from '../envoy/binary.js';
-import type { ProxyType } from '../config/run-config.js';
-import type { TokenFields } from '../dataplane/token.js';
+import type { TokenFields } from './token.js';
+
+export type ProxyType = 'dataplane' | 'ingress' | 'egress';
+
+/** The Envoy build the agent runs, as `envoy --version` told it. */
+export interface EnvoyVersion {
+  readonly version: string;
+  readonly build: string;
+  readonly compatible: boolean;
+}
 
 /** The body of `POST /bootstrap`: the modern fields plus 0.x's adminPort, which each CP ignores when foreign. */
 export interface BootstrapRequest {
@@ -30,7 +37,7 @@ export interface BootstrapRequestInput {
   readonly proxyType: ProxyType;
   readonly adminPort?: number;
   readonly readinessPort?: number;
-  readonly envoy: EnvoyBuild;
+  readonly envoy: EnvoyVersion;
   readonly agentVersion: string;
   readonly workdir: string;
   readonly platform: NodeJS.Platform;
@@ -41,12 +48,12 @@ export interface BootstrapRequestInput {
   readonly hostIp?: string;
   /** The cgroup's memory limit, for the CP to size Envoy's heap by. */
   readonly maxHeapSizeBytes?: number;
+  /**
+   * What kuma-cp may rely on: each feature promises a part of the agent that runs (the components'
+   * own `features`); claiming one that does not run makes the CP generate config nobody serves.
+   */
+  readonly features: readonly string[];
 }
-
-// Every feature kuma-cp knows (named-pipe TCP access logs, embedded DNS, delta xDS, transparent-proxy
-// metadata, bound outbounds...) promises a component this agent does not run; claiming one would
-// make the CP generate config that Envoy cannot serve.
-const FEATURES: readonly string[] = [];
 
 export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRequest {
   return {
@@ -65,7 +72,7 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
     dynamicMetadata: input.hostIp === undefined ? {} : { HOST_IP: input.hostIp },
     ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
     operatingSystem: input.platform,
-    features: FEATURES,
+    features: input.features,
     resources: input.maxHeapSizeBytes === undefined ? {} : { maxHeapSizeBytes: input.maxHeapSizeBytes },
     workdir: input.workdir,
   };

@@ -30,7 +30,7 @@ export class InvalidBootstrapError extends Error {
 const BOOTSTRAP_KEYS = ['node', 'staticResources', 'static_resources', 'dynamicResources', 'dynamic_resources', 'admin'];
 
 /** Checks that text is a YAML mapping that looks like an Envoy bootstrap. */
-export function parseBootstrapYaml(text: string): Record<string, unknown> {
+function parseBootstrapYaml(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = YAML.parse(text);

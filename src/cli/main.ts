@@ -6,15 +6,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { RUN_SETTINGS } from '../config/settings.js';
 import { WAIT_SETTINGS } from '../config/wait-config.js';
 import { flagOption, PRECEDENCE } from './options.js';
 
+/** A command line yargs cannot make sense of (an unknown flag, no command): exit 2. */
+class UsageError extends Error {}
+
+/** The one place errors become exit codes: 2 for usage, 1 for anything else, one line for what the user can fix. */
 function fail(error: unknown): never {
-  if (error instanceof UserError) {
+  if (error instanceof UsageError || error instanceof UserError) {
     process.stderr.write(`kuma-dp: ${error.message}\n`);
-    process.exit(error.exitCode);
+    process.exit(error instanceof UsageError ? 2 : 1);
   }
   process.stderr.write(`kuma-dp: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
@@ -35,7 +39,7 @@ async function main(): Promise<void> {
       },
       async (argv) => {
         const { run } = await import('./run.js');
-        await run({ flags: argv, env: process.env, cwd: process.cwd(), selfDir, stderrIsTTY: process.stderr.isTTY === true });
+        process.exit(await run({ flags: argv, env: process.env, cwd: process.cwd(), selfDir, stderrIsTTY: process.stderr.isTTY === true }));
       },
     )
     .command(
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     .epilogue(PRECEDENCE)
     .fail((message, error) => {
       if (error) throw error;
-      throw new UserError(`${message} (see kuma-dp --help)`, 2);
+      throw new UsageError(`${message} (see kuma-dp --help)`);
     })
     .parseAsync();
 }

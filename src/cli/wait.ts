@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.js';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { loadWaitConfig } from '../config/wait-config.js';
 import { httpProbe, waitUntilReady } from '../readiness/wait.js';
 

@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { UserError } from './errors.js';
+import type { TemplateVars } from '../bootstrap/template.js';
+import { UserError } from '../errors.js';
 
 /** Parsers for raw setting text. `source` names the flag or variable the text came from. */
 
@@ -67,8 +68,6 @@ export function parseHttpUrl(raw: string, source: string): URL {
 
 const TEMPLATE_VAR_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-/** Values for a Dataplane template's {{ key }} placeholders (src/dataplane/template.ts). */
-export type TemplateVars = Readonly<Record<string, string>>;
 
 /** `-v key=value`, repeated. The value is kept as given: a template may want leading spaces. */
 export function parseTemplateVars(raws: readonly string[], source: string): TemplateVars {

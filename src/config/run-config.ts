@@ -1,12 +1,12 @@
-import { readCaCert } from '../bootstrap/ca-cert.js';
+import { checkCaCert } from '../bootstrap/ca-cert.js';
+import type { ProxyType } from '../bootstrap/request.js';
 import type { ControlPlaneTls } from '../bootstrap/tls.js';
-import { loadDataplaneResource } from '../dataplane/template.js';
-import { tokenSetting, type TokenSetting } from '../dataplane/token.js';
-import { UserError } from './errors.js';
+import { loadDataplaneResource } from '../bootstrap/template.js';
+import { tokenSetting, type TokenSetting } from '../bootstrap/token.js';
+import { UserError } from '../errors.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 
-export type ProxyType = 'dataplane' | 'ingress' | 'egress';
-export type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
+type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
 
 /** Everything `kuma-dp run` needs, validated once. Nothing else reads argv or the environment. */
 export interface RunConfig {
@@ -41,8 +41,8 @@ export interface RunConfig {
       readonly limit: number;
     };
   };
-  /** Where the bootstrap and pidfile live; undefined means a private temp dir. */
-  readonly configDir?: string;
+  /** The work dir the operator chose; undefined means a private temp dir. */
+  readonly workDir?: string;
   /** 0 turns the readiness endpoint off. */
   readonly readinessPort: number;
   readonly logLevel: LogLevel;
@@ -52,7 +52,13 @@ export interface RunConfig {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment): RunConfig {
+/**
+ * Reads a file the settings name (a path, or - for stdin) and fails with one line naming the
+ * setting: the one way config reaches the file system, so that parsing itself stays pure.
+ */
+export type ReadText = (file: string, setting: string) => string;
+
+export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Environment, read: ReadText): RunConfig {
   const get = <K extends keyof RunSettings>(key: K) =>
     resolveSetting(RUN_SETTINGS[key] as AnySetting<ReturnType<RunSettings[K]['parse']>>, flags, env);
   // Set by the operator, ignoring defaults: only those can conflict with a Dataplane template.
@@ -83,6 +89,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
     file: get('dataplaneFile'),
+    read: (file) => read(file, '--dataplane-file'),
     vars: get('dataplaneVars'),
     name: given('name'),
     mesh: given('mesh'),
@@ -92,7 +99,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       url: must('cpAddress'),
       retryBackoffMs: must('retryBackoff'),
       retryMaxDurationMs: must('retryMaxDuration'),
-      tls: { caCert: readCaCert(get('caCertFile'), get('caCert')), skipVerify: must('skipVerify') },
+      tls: { caCert: caCertOf(get('caCertFile'), get('caCert'), read), skipVerify: must('skipVerify') },
     },
     dataplane: {
       name: resource?.name ?? must('name'),
@@ -112,9 +119,15 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
       stopTimeoutMs: must('envoyStopTimeout'),
       restart,
     },
-    configDir: get('configDir'),
+    workDir: get('workDir'),
     readinessPort,
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };
+}
+
+/** The CA from `--ca-cert-file` (which wins) or inline PEM, checked to be a certificate. */
+function caCertOf(file: string | undefined, inline: string | undefined, read: ReadText): string | undefined {
+  if (file !== undefined) return checkCaCert(read(file, '--ca-cert-file'), `--ca-cert-file ${file}`);
+  return inline === undefined ? undefined : checkCaCert(inline, 'KUMA_CONTROL_PLANE_CA_CERT');
 }

@@ -1,5 +1,5 @@
 import { parseDuration } from './duration.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import {
   oneOf,
   parseBoolean,
@@ -157,11 +157,11 @@ export const RUN_SETTINGS = {
     default: 'envoy',
     parse: parseNonEmpty,
   }),
-  configDir: setting({
+  workDir: setting({
     flag: 'config-dir',
     alias: 'work-dir',
     env: ['KUMA_DATAPLANE_RUNTIME_CONFIG_DIR', 'KUMA_DATAPLANE_RUNTIME_WORK_DIR'],
-    describe: 'Directory for the bootstrap file and pidfile (default: a private temp dir)',
+    describe: "Work dir: the bootstrap file and the sockets kuma-cp names from it (default: a private temp dir, removed at exit)",
     parse: parseNonEmpty,
   }),
   drainTime: setting({
@@ -279,6 +279,6 @@ export function resolveSetting<T>(
   return spec.default === undefined ? undefined : parse(spec.default, `default of --${spec.flag ?? spec.env[0]}`);
 }
 
-export function isRepeatable<T>(spec: AnySetting<T>): spec is Setting<T, readonly string[]> {
+function isRepeatable<T>(spec: AnySetting<T>): spec is Setting<T, readonly string[]> {
   return spec.kind === 'array';
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { parseDuration } from './duration.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import { parseHttpUrl, parseNonEmpty } from './parse.js';
 import { resolveSetting, type Setting } from './settings.js';
 

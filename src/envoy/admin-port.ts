@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
 
 /** Binds host:port for a moment; the error when that fails, undefined when the port is free. */

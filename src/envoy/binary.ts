@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { isExecutableFile, resolveCommand } from '../process/lookup.js';
 
 export interface EnvoyBuild {

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 import { processStartTime as startTime } from '../process/proc-stat.js';
 
 /**

@@ -1,8 +1,7 @@
 import { execa } from 'execa';
 import type { Logger } from '../logging/logger.js';
-import type { Clock } from '../supervisor/driver.js';
-import { readinessOf } from '../readiness/state.js';
-import { isReady, type State } from '../supervisor/machine.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Readiness } from '../runtime/readiness.js';
 
 /** Where systemd listens, from the variables it sets for a `Type=notify` service. */
 export interface NotifyTarget {
@@ -18,28 +17,6 @@ export function notifyTarget(env: Readonly<Record<string, string | undefined>>, 
   // WATCHDOG_PID names the process systemd watches; when it is another one, the pings are not ours to send.
   const ours = !env.WATCHDOG_PID || Number(env.WATCHDOG_PID) === pid;
   return { socket, ...(ours && Number.isSafeInteger(usec) && usec > 0 && { watchdogMs: usec / 1000 }) };
-}
-
-/** The one-line STATUS= text `systemctl status` shows; `wasReady` tells a start from a relapse. */
-export function statusOf(state: State, wasReady: boolean): string {
-  switch (state.phase) {
-    case 'draining':
-      return 'draining: Envoy stops taking traffic, then stops';
-    case 'stopping-app':
-      return 'stopping the application';
-    case 'stopping':
-      return 'stopping Envoy';
-    case 'stopped':
-      return 'stopped';
-    case 'backing-off':
-      return `restarting Envoy after crash ${state.restarts + 1}`;
-    case 'starting':
-    case 'running':
-      if (isReady(state)) return state.restarts === 0 ? 'ready' : `ready (Envoy restarted ${state.restarts} times after crashes)`;
-      if (state.restarts > 0) return `restarting Envoy after crash ${state.restarts}`;
-      if (state.phase === 'starting') return 'starting: fetching the bootstrap from the control plane';
-      return wasReady ? 'not ready: Envoy is no longer live' : 'starting: waiting for Envoy to be live with its configuration';
-  }
 }
 
 /** Sends one datagram of newline-separated assignments to systemd. */
@@ -89,27 +66,27 @@ export class SystemdNotifier {
     if (options.watchdogMs !== undefined) this.scheduleWatchdog(options.watchdogMs / 2);
   }
 
-  update(state: State): void {
+  /** What the agent reports: its readiness, and one line for `systemctl status`. */
+  update(report: { readonly readiness: Readiness; readonly status: string }): void {
     const assignments: string[] = [];
-    const wasReady = this.readySent;
-    if (!this.readySent && isReady(state)) {
+    const ready = report.readiness === 'READY';
+    if (!this.readySent && ready) {
       this.readySent = true;
       assignments.push('READY=1');
     }
-    const stopping = readinessOf(state) === 'TERMINATING';
+    const stopping = report.readiness === 'TERMINATING';
     if (stopping && !this.stoppingSent) {
       this.stoppingSent = true;
       assignments.push('STOPPING=1');
     }
-    const status = statusOf(state, wasReady);
-    if (status !== this.status) {
-      this.status = status;
-      assignments.push(`STATUS=${status}`);
+    if (report.status !== this.status) {
+      this.status = report.status;
+      assignments.push(`STATUS=${report.status}`);
     }
     // Until first ready, TimeoutStartSec= guards the start; after it, an Envoy that is down or no
     // longer live for longer than WatchdogSec= gets the whole unit restarted. A stop has its own
     // timers (drain, kill) and TimeoutStopSec=.
-    this.healthy = isReady(state) || !this.readySent || stopping;
+    this.healthy = ready || !this.readySent || stopping;
     if (assignments.length > 0) this.enqueue(assignments);
   }
 

@@ -1,15 +1,12 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-export interface ChildExit {
-  readonly code: number | null;
-  readonly signal: string | null;
-}
+import type { ProcessExit } from './exit.js';
 
 export interface ChildProcess {
   readonly pid: number;
   /** Settles once the process is gone, with the last lines it wrote to stderr (when relayed). */
-  readonly exited: Promise<ChildExit & { readonly stderrTail: readonly string[] }>;
+  readonly exited: Promise<ProcessExit>;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -70,7 +67,7 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
   };
   relay(child.stdout, 'stdout');
   relay(child.stderr, 'stderr');
-  const exited = child.then((result) => ({
+  const exited = child.then((result): ProcessExit => ({
     code: result.signal ? null : (result.exitCode ?? null),
     signal: result.signal ?? null,
     stderrTail: [...tail],

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UserError } from '../config/errors.js';
-import type { Readiness } from './state.js';
+import { UserError } from '../errors.js';
+import type { Readiness } from '../runtime/readiness.js';
 
 export interface ReadinessServer {
   readonly port: number;

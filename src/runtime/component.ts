@@ -27,6 +27,8 @@ export interface Running {
   readonly ended?: Promise<void>;
   /** Stops the component and releases what it holds; called once. */
   stop(): Promise<void>;
+  /** How long its stop may take before the manager goes on without it (default STOP_BOUND_MS). */
+  readonly stopBoundMs?: number;
 }
 
 export interface ComponentContext {

@@ -129,10 +129,11 @@ export class ComponentManager {
   private async bounded(slot: Slot, running: Running): Promise<void> {
     const { clock } = this.options;
     let timer: unknown;
-    const late = new Promise<'late'>((resolve) => (timer = clock.setTimeout(() => resolve('late'), STOP_BOUND_MS)));
+    const boundMs = running.stopBoundMs ?? STOP_BOUND_MS;
+    const late = new Promise<'late'>((resolve) => (timer = clock.setTimeout(() => resolve('late'), boundMs)));
     try {
       const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), late]);
-      if (outcome === 'late') slot.logger.warn({ boundMs: STOP_BOUND_MS }, 'component did not stop in time; going on without it');
+      if (outcome === 'late') slot.logger.warn({ boundMs }, 'component did not stop in time; going on without it');
     } catch (error) {
       slot.logger.warn({ err: (error as Error).message }, 'component failed to stop cleanly');
     } finally {

@@ -1,6 +1,7 @@
-import { constants } from 'node:os';
 import type { Logger } from '../logging/logger.js';
 import type { ChildProcess } from '../process/child.js';
+import type { ProcessExit } from '../process/exit.js';
+import type { Clock } from '../runtime/clock.js';
 import {
   initialState,
   step,
@@ -14,7 +15,7 @@ import {
 /** One running Envoy, as the driver needs it. */
 export interface LaunchedEnvoy {
   readonly pid: number;
-  readonly exited: Promise<{ code: number | null; signal: string | null; stderrTail: readonly string[] }>;
+  readonly exited: Promise<ProcessExit>;
   kill(signal: NodeJS.Signals): void;
   /** Starts draining connections (POST /healthcheck/fail, /drain_listeners). */
   drain(inboundOnly: boolean): Promise<void>;
@@ -22,12 +23,6 @@ export interface LaunchedEnvoy {
   watch(onChange: (live: boolean) => void): () => void;
   /** Releases what the agent holds for this Envoy (admin connections). */
   release(): Promise<void>;
-}
-
-export interface Clock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 export interface DriverOptions {
@@ -42,12 +37,6 @@ export interface DriverOptions {
   exit(code: number): void;
   onChange?(state: State, previous: State): void;
 }
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** Performs the state machine's effects with a real clock and real processes. */
 export class Supervisor {
@@ -116,7 +105,7 @@ export class Supervisor {
         if (this.app?.pid === effect.pid) this.app.kill(effect.signal);
         return;
       case 'log':
-        logger[effect.level](effect.fields ?? {}, effect.msg);
+        logger[effect.level]({ event: effect.event, ...effect.fields }, effect.msg);
         return;
       case 'exit':
         this.finish(effect.code);
@@ -134,7 +123,7 @@ export class Supervisor {
         this.envoys.set(envoy.pid, { envoy, unwatch });
         void envoy.exited.then((exit) => {
           this.forget(envoy.pid);
-          this.dispatch({ type: 'exited', pid: envoy.pid, exit, at: this.options.clock.now(), stderrTail: exit.stderrTail });
+          this.dispatch({ type: 'exited', pid: envoy.pid, exit, at: this.options.clock.now() });
         });
         this.dispatch({ type: 'spawned', pid: envoy.pid, at: this.options.clock.now() });
       })
@@ -151,9 +140,7 @@ export class Supervisor {
         this.app = app;
         void app.exited.then((exit) => {
           if (this.app === app) this.app = undefined;
-          // A shell reports death by signal N as 128 + N; the agent exits with the same.
-          const code = exit.code ?? 128 + (constants.signals[exit.signal as NodeJS.Signals] ?? 0);
-          this.dispatch({ type: 'app-exited', pid: app.pid, code, signal: exit.signal });
+          this.dispatch({ type: 'app-exited', pid: app.pid, exit });
         });
         this.dispatch({ type: 'app-started', pid: app.pid });
       },

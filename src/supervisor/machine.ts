@@ -4,10 +4,11 @@
  * the effects. Envoy processes are told apart by pid so that, with hot restart, an old epoch's exit
  * is not mistaken for the current one's.
  */
+import type { Level } from 'pino';
+import { describeExit, exitStatus, type ProcessExit } from '../process/exit.js';
 
 export type Phase = 'starting' | 'running' | 'backing-off' | 'draining' | 'stopping-app' | 'stopping' | 'stopped';
 export type TimerName = 'restart' | 'stable' | 'drain' | 'kill' | 'kill-app';
-export type LogLevel = 'info' | 'warn' | 'error' | 'fatal';
 
 export interface Policy {
   readonly backoffMs: number;
@@ -22,11 +23,6 @@ export interface Policy {
   readonly app: boolean;
 }
 
-export interface EnvoyExit {
-  readonly code: number | null;
-  readonly signal: string | null;
-}
-
 export interface EnvoyInstance {
   readonly pid: number;
   readonly startedAt: number;
@@ -39,28 +35,56 @@ export interface State {
   /** Restarts after crashes since the agent started. */
   readonly restarts: number;
   readonly consecutiveCrashes: number;
-  readonly lastExit?: EnvoyExit;
+  readonly lastExit?: ProcessExit;
+  /** Set from the moment a stop began: a signal, the app's end, Envoy's clean exit, a crash loop. */
+  readonly stopping: boolean;
+  /** SIGTERM/SIGINT received: the second skips the drain, the third kills. */
   readonly stopSignals: number;
-  /** App mode: 'pending' from the start request until the app's pid is known. */
-  readonly app?: { readonly pid: number } | 'pending';
-  /** Set once the app was started, so it is started only once. */
-  readonly appStarted: boolean;
+  /** App mode: absent until the app is started (once); its pid once known. */
+  readonly app?: AppStatus;
   /** The code to exit with once everything is stopped. */
   readonly exitCode: number;
 }
+
+export type AppStatus = { readonly phase: 'starting' } | { readonly phase: 'running'; readonly pid: number } | { readonly phase: 'gone' };
 
 export type Event =
   | { readonly type: 'start' }
   | { readonly type: 'spawned'; readonly pid: number; readonly at: number }
   | { readonly type: 'spawn-failed'; readonly reason: string }
-  | { readonly type: 'exited'; readonly pid: number; readonly exit: EnvoyExit; readonly at: number; readonly stderrTail: readonly string[] }
+  | { readonly type: 'exited'; readonly pid: number; readonly exit: ProcessExit; readonly at: number }
   | { readonly type: 'live'; readonly pid: number; readonly live: boolean }
   | { readonly type: 'timer'; readonly name: TimerName }
   | { readonly type: 'signal'; readonly signal: NodeJS.Signals }
   | { readonly type: 'app-started'; readonly pid: number }
-  /** code: the app's exit code, or 128 + the signal number when a signal ended it. */
-  | { readonly type: 'app-exited'; readonly pid: number; readonly code: number; readonly signal: string | null }
+  | { readonly type: 'app-exited'; readonly pid: number; readonly exit: ProcessExit }
   | { readonly type: 'app-failed'; readonly reason: string };
+
+/**
+ * What a log line reports, as a stable field: tools and tests match on `event`, so that a message
+ * can be reworded freely.
+ */
+export type LogEvent =
+  | 'envoy-started'
+  | 'envoy-live'
+  | 'envoy-not-live'
+  | 'envoy-crashed'
+  | 'envoy-crash-loop'
+  | 'envoy-exited'
+  | 'envoy-stopped'
+  | 'envoy-killed'
+  | 'crash-count-reset'
+  | 'start-failed'
+  | 'stop-begun'
+  | 'stop-repeated'
+  | 'drain-skipped'
+  | 'stop-forced'
+  | 'signal-ignored'
+  | 'app-started'
+  | 'app-exited'
+  | 'app-stopped'
+  | 'app-failed'
+  | 'app-killed';
 
 export type Effect =
   | { readonly type: 'spawn'; readonly restart: number }
@@ -71,7 +95,7 @@ export type Effect =
   | { readonly type: 'signal-envoy'; readonly pid: number; readonly signal: NodeJS.Signals }
   | { readonly type: 'start-app' }
   | { readonly type: 'signal-app'; readonly pid: number; readonly signal: NodeJS.Signals }
-  | { readonly type: 'log'; readonly level: LogLevel; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
+  | { readonly type: 'log'; readonly level: Level; readonly event: LogEvent; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
   | { readonly type: 'exit'; readonly code: number };
 
 export interface Step {
@@ -79,7 +103,7 @@ export interface Step {
   readonly effects: readonly Effect[];
 }
 
-export const initialState: State = { phase: 'starting', restarts: 0, consecutiveCrashes: 0, stopSignals: 0, appStarted: false, exitCode: 0 };
+export const initialState: State = { phase: 'starting', restarts: 0, consecutiveCrashes: 0, stopping: false, stopSignals: 0, exitCode: 0 };
 
 /** The dataplane can take traffic: Envoy runs, is LIVE and has config, and no stop has begun. */
 export function isReady(state: State): boolean {
@@ -89,10 +113,6 @@ export function isReady(state: State): boolean {
 export function restartDelay(policy: Policy, consecutiveCrashes: number): number {
   const doubled = policy.backoffMs * 2 ** Math.max(0, consecutiveCrashes - 1);
   return Math.min(doubled, policy.maxBackoffMs);
-}
-
-export function describeExit(exit: EnvoyExit): string {
-  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
 }
 
 const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT']);
@@ -114,37 +134,38 @@ export function step(state: State, event: Event, policy: Policy): Step {
     case 'signal':
       return STOP_SIGNALS.has(event.signal) ? onStopSignal(state, event.signal, policy) : onOtherSignal(state, event.signal);
     case 'app-started': {
-      const log: Effect = { type: 'log', level: 'info', msg: 'application started', fields: { appPid: event.pid } };
+      const log: Effect = { type: 'log', level: 'info', event: 'app-started', msg: 'application started', fields: { appPid: event.pid } };
       const late = state.phase === 'stopping' || state.phase === 'stopped';
       // A stop overtook the start: the app gets its SIGTERM right away.
       const stop: Effect[] = late ? [{ type: 'signal-app', pid: event.pid, signal: 'SIGTERM' }] : [];
-      return { state: { ...state, app: { pid: event.pid } }, effects: [log, ...stop] };
+      return { state: { ...state, app: { phase: 'running', pid: event.pid } }, effects: [log, ...stop] };
     }
     case 'app-exited':
       return onAppExited(state, event, policy);
     case 'app-failed':
-      return shutdown({ ...state, app: undefined, exitCode: 1, stopSignals: Math.max(state.stopSignals, 1) }, policy, [
-        { type: 'log', level: 'error', msg: event.reason },
+      return shutdown({ ...state, app: { phase: 'gone' }, exitCode: 1 }, policy, [
+        { type: 'log', level: 'error', event: 'app-failed', msg: event.reason },
       ]);
   }
 }
 
 function appPid(state: State): number | undefined {
-  return typeof state.app === 'object' ? state.app.pid : undefined;
+  return state.app?.phase === 'running' ? state.app.pid : undefined;
 }
 
-function onAppExited(state: State, event: { pid: number; code: number; signal: string | null }, policy: Policy): Step {
+function onAppExited(state: State, event: { pid: number; exit: ProcessExit }, policy: Policy): Step {
   if (appPid(state) !== event.pid) return { state, effects: [] };
-  const gone: State = { ...state, app: undefined };
-  const fields = { appPid: event.pid, exitCode: event.code, signal: event.signal };
+  const gone: State = { ...state, app: { phase: 'gone' } };
+  const code = exitStatus(event.exit);
+  const fields = { appPid: event.pid, exitCode: code, signal: event.exit.signal };
   if (state.phase === 'stopping-app') {
-    return shutdown(gone, policy, [{ type: 'clear-timer', name: 'kill-app' }, { type: 'log', level: 'info', msg: 'application stopped', fields }]);
+    return shutdown(gone, policy, [{ type: 'clear-timer', name: 'kill-app' }, { type: 'log', level: 'info', event: 'app-stopped', msg: 'application stopped', fields }]);
   }
   if (state.phase === 'stopped' || state.phase === 'stopping') return { state: gone, effects: [] };
   // The app is what the dataplane is for: when it ends, the dataplane ends with its code.
-  const stopping: State = { ...gone, exitCode: event.code, stopSignals: Math.max(state.stopSignals, 1) };
-  const log: Effect = { type: 'log', level: 'info', msg: `application exited with code ${event.code}; stopping the dataplane`, fields };
-  if (state.phase === 'starting') return stopped(stopping, event.code, [log, { type: 'abort-spawn' }]);
+  const stopping: State = { ...gone, exitCode: code };
+  const log: Effect = { type: 'log', level: 'info', event: 'app-exited', msg: `application exited with code ${code}; stopping the dataplane`, fields };
+  if (state.phase === 'starting') return stopped(stopping, code, [log, { type: 'abort-spawn' }]);
   return shutdown(stopping, policy, [log]);
 }
 
@@ -156,44 +177,44 @@ function onSpawned(state: State, event: { pid: number; at: number }): Step {
   }
   return {
     state: { ...state, phase: 'running', envoy },
-    effects: [{ type: 'log', level: 'info', msg: 'Envoy started', fields: { envoyPid: event.pid, restarts: state.restarts } }],
+    effects: [{ type: 'log', level: 'info', event: 'envoy-started', msg: 'Envoy started', fields: { envoyPid: event.pid, restarts: state.restarts } }],
   };
 }
 
 function onSpawnFailed(state: State, reason: string, policy: Policy): Step {
   if (state.phase !== 'starting') return { state, effects: [] };
   if (state.restarts === 0) {
-    return shutdown({ ...state, exitCode: 1 }, policy, [{ type: 'log', level: 'fatal', msg: reason }]);
+    return shutdown({ ...state, exitCode: 1 }, policy, [{ type: 'log', level: 'fatal', event: 'start-failed', msg: reason }]);
   }
   return crashed(state, policy, `failing to start: ${reason}`, { stderrTail: [] });
 }
 
 function onExited(
   state: State,
-  event: { pid: number; exit: EnvoyExit; at: number; stderrTail: readonly string[] },
+  event: { pid: number; exit: ProcessExit; at: number },
   policy: Policy,
 ): Step {
   if (state.envoy?.pid !== event.pid) return { state, effects: [] };
   const fields = { envoyPid: event.pid, exitCode: event.exit.code, signal: event.exit.signal };
   const gone: State = { ...state, envoy: undefined, lastExit: event.exit };
-  const log = (msg: string): Effect => ({ type: 'log', level: 'info', msg, fields });
+  const log = (event: LogEvent, msg: string): Effect => ({ type: 'log', level: 'info', event, msg, fields });
   switch (state.phase) {
     case 'stopping':
-      return stopped(gone, state.exitCode, [log('Envoy stopped')]);
+      return stopped(gone, state.exitCode, [log('envoy-stopped', 'Envoy stopped')]);
     case 'stopping-app':
-      return { state: gone, effects: [log('Envoy stopped')] };
+      return { state: gone, effects: [log('envoy-stopped', 'Envoy stopped')] };
     case 'draining':
-      return shutdown(gone, policy, [log('Envoy stopped')]);
+      return shutdown(gone, policy, [log('envoy-stopped', 'Envoy stopped')]);
     default:
       break;
   }
   if (event.exit.code === 0 && !event.exit.signal) {
-    return shutdown({ ...gone, stopSignals: Math.max(state.stopSignals, 1) }, policy, [log('Envoy exited on its own with code 0; stopping')]);
+    return shutdown(gone, policy, [log('envoy-exited', 'Envoy exited on its own with code 0; stopping')]);
   }
   return crashed(gone, policy, describeExit(event.exit), {
     ...fields,
     uptimeMs: event.at - state.envoy.startedAt,
-    stderrTail: event.stderrTail,
+    stderrTail: event.exit.stderrTail,
   });
 }
 
@@ -209,6 +230,7 @@ function crashed(
       {
         type: 'log',
         level: 'fatal',
+        event: 'envoy-crash-loop',
         msg: `Envoy is crash-looping: ${consecutiveCrashes} consecutive crashes, the last by ${cause}; giving up`,
         fields: { ...fields, consecutiveCrashes, restarts: state.restarts },
       },
@@ -223,6 +245,7 @@ function crashed(
       {
         type: 'log',
         level: 'error',
+        event: 'envoy-crashed',
         msg: `Envoy crashed (${cause}); restarting in ${delay}ms`,
         fields: { ...rest, consecutiveCrashes, restarts: state.restarts, restartInMs: delay, ...(stderrTail.length && { stderrTail }) },
       },
@@ -236,17 +259,17 @@ function onLive(state: State, event: { pid: number; live: boolean }, policy: Pol
   if (!envoy || envoy.pid !== event.pid || envoy.live === event.live || state.phase !== 'running') {
     return { state, effects: [] };
   }
-  const appStarting = event.live && policy.app && !state.appStarted;
+  const appStarting = event.live && policy.app && state.app === undefined;
   return {
-    state: { ...state, envoy: { ...envoy, live: event.live }, ...(appStarting && { appStarted: true, app: 'pending' as const }) },
+    state: { ...state, envoy: { ...envoy, live: event.live }, ...(appStarting && { app: { phase: 'starting' } as const }) },
     effects: event.live
       ? [
-          { type: 'log', level: 'info', msg: 'Envoy is live and has its configuration', fields: { envoyPid: envoy.pid } },
+          { type: 'log', level: 'info', event: 'envoy-live', msg: 'Envoy is live and has its configuration', fields: { envoyPid: envoy.pid } },
           { type: 'set-timer', name: 'stable', ms: policy.stableAfterMs },
-          ...(policy.app && !state.appStarted ? [{ type: 'start-app' } as const] : []),
+          ...(appStarting ? [{ type: 'start-app' } as const] : []),
         ]
       : [
-          { type: 'log', level: 'warn', msg: 'Envoy is no longer live', fields: { envoyPid: envoy.pid } },
+          { type: 'log', level: 'warn', event: 'envoy-not-live', msg: 'Envoy is no longer live', fields: { envoyPid: envoy.pid } },
           { type: 'clear-timer', name: 'stable' },
         ],
   };
@@ -264,7 +287,7 @@ function onTimer(state: State, name: TimerName, policy: Policy): Step {
       if (state.consecutiveCrashes === 0) return { state, effects: [] };
       return {
         state: { ...state, consecutiveCrashes: 0 },
-        effects: [{ type: 'log', level: 'info', msg: `Envoy stayed live for ${policy.stableAfterMs}ms; crash count reset` }],
+        effects: [{ type: 'log', level: 'info', event: 'crash-count-reset', msg: `Envoy stayed live for ${policy.stableAfterMs}ms; crash count reset` }],
       };
     case 'drain':
       return state.phase === 'draining' ? shutdown(state, policy, []) : { state, effects: [] };
@@ -273,7 +296,7 @@ function onTimer(state: State, name: TimerName, policy: Policy): Step {
       return {
         state,
         effects: [
-          { type: 'log', level: 'warn', msg: `Envoy did not exit within ${policy.stopTimeoutMs}ms of SIGTERM; killing it`, fields: { envoyPid: state.envoy.pid } },
+          { type: 'log', level: 'warn', event: 'envoy-killed', msg: `Envoy did not exit within ${policy.stopTimeoutMs}ms of SIGTERM; killing it`, fields: { envoyPid: state.envoy.pid } },
           { type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' },
         ],
       };
@@ -283,7 +306,7 @@ function onTimer(state: State, name: TimerName, policy: Policy): Step {
       return {
         state,
         effects: [
-          { type: 'log', level: 'warn', msg: `the application did not exit within ${policy.stopTimeoutMs}ms of SIGTERM; killing it`, fields: { appPid: pid } },
+          { type: 'log', level: 'warn', event: 'app-killed', msg: `the application did not exit within ${policy.stopTimeoutMs}ms of SIGTERM; killing it`, fields: { appPid: pid } },
           { type: 'signal-app', pid, signal: 'SIGKILL' },
         ],
       };
@@ -292,21 +315,22 @@ function onTimer(state: State, name: TimerName, policy: Policy): Step {
 }
 
 function onStopSignal(state: State, signal: NodeJS.Signals, policy: Policy): Step {
-  const count = state.stopSignals + 1;
-  const counted = { ...state, stopSignals: count };
+  // A stop the supervisor began itself (the app ended, Envoy exited cleanly) counts as the first signal.
+  const count = Math.max(state.stopSignals, state.stopping ? 1 : 0) + 1;
+  const counted = { ...state, stopSignals: count, stopping: true };
   if (count >= 3) {
     const app = appPid(state);
     const kill: Effect[] = [
       ...(state.envoy ? [{ type: 'signal-envoy', pid: state.envoy.pid, signal: 'SIGKILL' } as const] : []),
       ...(app !== undefined ? [{ type: 'signal-app', pid: app, signal: 'SIGKILL' } as const] : []),
     ];
-    return stopped(counted, 1, [{ type: 'log', level: 'warn', msg: `${signal} received a third time: killing Envoy and exiting` }, ...kill]);
+    return stopped(counted, 1, [{ type: 'log', level: 'warn', event: 'stop-forced', msg: `${signal} received a third time: killing Envoy and exiting` }, ...kill]);
   }
   if (count === 2) {
-    if (state.phase !== 'draining') return { state: counted, effects: [{ type: 'log', level: 'info', msg: `${signal} received again: already stopping` }] };
-    return shutdown(counted, policy, [{ type: 'log', level: 'info', msg: `${signal} received again: skipping the rest of the drain` }]);
+    if (state.phase !== 'draining') return { state: counted, effects: [{ type: 'log', level: 'info', event: 'stop-repeated', msg: `${signal} received again: already stopping` }] };
+    return shutdown(counted, policy, [{ type: 'log', level: 'info', event: 'drain-skipped', msg: `${signal} received again: skipping the rest of the drain` }]);
   }
-  const log: Effect = { type: 'log', level: 'info', msg: `${signal} received: stopping`, fields: { phase: state.phase } };
+  const log: Effect = { type: 'log', level: 'info', event: 'stop-begun', msg: `${signal} received: stopping`, fields: { phase: state.phase } };
   switch (state.phase) {
     case 'running':
       if (policy.drainTimeMs === 0) return shutdown({ ...counted, phase: 'draining' }, policy, [log]);
@@ -337,14 +361,15 @@ function onOtherSignal(state: State, signal: NodeJS.Signals): Step {
     return { state, effects: [{ type: 'signal-envoy', pid: state.envoy.pid, signal }, ...toApp] };
   }
   if (toApp.length) return { state, effects: toApp };
-  return { state, effects: [{ type: 'log', level: 'info', msg: `${signal} received; nothing to pass it to (hot restart is not enabled)` }] };
+  return { state, effects: [{ type: 'log', level: 'info', event: 'signal-ignored', msg: `${signal} received; nothing to pass it to (hot restart is not enabled)` }] };
 }
 
 /**
  * The end of a stop, after any drain: the app first (so it keeps Envoy for its outbound calls
  * while it shuts down), then Envoy (SIGTERM, SIGKILL if it lingers), then exit.
  */
-function shutdown(state: State, policy: Policy, effects: readonly Effect[]): Step {
+function shutdown(stopping: State, policy: Policy, effects: readonly Effect[]): Step {
+  const state: State = { ...stopping, stopping: true };
   const cleared: Effect[] = [...effects, { type: 'clear-timer', name: 'drain' }, { type: 'clear-timer', name: 'restart' }];
   const app = appPid(state);
   if (app !== undefined) {
@@ -363,7 +388,7 @@ function shutdown(state: State, policy: Policy, effects: readonly Effect[]): Ste
 function stopped(state: State, code: number, effects: readonly Effect[]): Step {
   const timers: TimerName[] = ['restart', 'stable', 'drain', 'kill', 'kill-app'];
   return {
-    state: { ...state, phase: 'stopped', exitCode: code },
+    state: { ...state, phase: 'stopped', stopping: true, exitCode: code },
     effects: [...effects, ...timers.map((name): Effect => ({ type: 'clear-timer', name })), { type: 'exit', code }],
   };
 }

@@ -22,7 +22,7 @@ export interface Agent {
   stderr(): string;
   stdout(): string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves with the first line (past or future) whose msg contains text or that matches. */
+  /** Resolves with the first line (past or future) of that `event`, or that matches. */
   waitFor(match: string | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -84,7 +84,7 @@ export function startAgent(args: readonly string[], options: { env?: Record<stri
     }),
   );
   const find = (match: string | ((line: LogLine) => boolean)) =>
-    lines.find(typeof match === 'string' ? (line) => String(line.msg).includes(match) : match);
+    lines.find(typeof match === 'string' ? (line) => line.event === match : match);
   return {
     child,
     pid: child.pid!,

@@ -1,16 +1,22 @@
-import { applyAdminAddress, formatAdminAddress } from './bootstrap/admin-address.js';
-import { fetchBootstrap, type BootstrapClientOptions } from './bootstrap/client.js';
-import type { BootstrapRequest } from './bootstrap/request.js';
-import type { BootstrapResponse } from './bootstrap/response.js';
-import { EnvoyAdmin } from './envoy/admin-client.js';
-import { assertAdminAddressFree } from './envoy/admin-port.js';
-import { envoyLineLevel } from './envoy/log-lines.js';
-import { recordEnvoy } from './envoy/pidfile.js';
-import { spawnChild } from './process/child.js';
-import type { Logger } from './logging/logger.js';
-import { watchEnvoy } from './readiness/envoy-watch.js';
-import type { LaunchedEnvoy } from './supervisor/driver.js';
-import { writePrivateFile } from './workdir.js';
+import { applyAdminAddress, formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
+import { fetchBootstrap, type BootstrapClientOptions } from '../bootstrap/client.js';
+import type { BootstrapRequest } from '../bootstrap/request.js';
+import type { BootstrapResponse } from '../bootstrap/response.js';
+import type { Logger } from '../logging/logger.js';
+import { spawnChild } from '../process/child.js';
+import type { LaunchedEnvoy } from '../supervisor/driver.js';
+import { writePrivateFile } from '../system/private-file.js';
+import { EnvoyAdmin } from './admin-client.js';
+import { assertAdminAddressFree } from './admin-port.js';
+import { envoyLineLevel } from './log-lines.js';
+import { recordEnvoy } from './pidfile.js';
+import { watchEnvoy } from './watch.js';
+
+/** The bootstrap an Envoy was started with, and the admin address it really has. */
+export interface AppliedBootstrap {
+  readonly response: BootstrapResponse;
+  readonly admin: AdminAddress;
+}
 
 export interface LauncherOptions {
   readonly client: BootstrapClientOptions;
@@ -24,8 +30,8 @@ export interface LauncherOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly setpriv?: string;
   readonly logger: Logger;
-  /** Told of every bootstrap answer (e.g. for the sidecar configuration). */
-  readonly onBootstrap?: (response: BootstrapResponse) => void;
+  /** Told of every bootstrap an Envoy is started with: the side components read it. */
+  readonly onBootstrap: (applied: AppliedBootstrap) => void;
 }
 
 /**
@@ -43,7 +49,7 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
       return await fetchBootstrap(options.request(), { ...options.client, retryMaxDurationMs: 0 }, signal);
     } catch (error) {
       if (signal.aborted) throw error;
-      logger.warn({ reason: (error as Error).message }, 'cannot fetch a fresh bootstrap; restarting Envoy with the last good one');
+      logger.warn({ event: 'bootstrap-fallback', reason: (error as Error).message }, 'cannot fetch a fresh bootstrap; restarting Envoy with the last good one');
       return lastGood;
     }
   };
@@ -51,17 +57,17 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
   return async (restart, signal) => {
     const response = await bootstrap(restart, signal);
     lastGood = response;
-    options.onBootstrap?.(response);
     const rewrite = applyAdminAddress(response.yaml, options.adminPort);
     if (rewrite.replaced) {
       logger.info(
-        { admin: formatAdminAddress(rewrite.admin), controlPlaneAdmin: rewrite.replaced === 'none' ? null : formatAdminAddress(rewrite.replaced) },
+        { event: 'admin-address-set', admin: formatAdminAddress(rewrite.admin), controlPlaneAdmin: rewrite.replaced === 'none' ? null : formatAdminAddress(rewrite.replaced) },
         rewrite.replaced === 'none' ? "the bootstrap has no admin address; using the default" : "overriding the control plane's admin address",
       );
     }
     await assertAdminAddressFree(rewrite.admin);
     writePrivateFile(options.bootstrapPath, rewrite.yaml);
     signal.throwIfAborted();
+    options.onBootstrap({ response, admin: rewrite.admin });
     const envoyLogger = logger.child({ source: 'envoy' });
     let pid = 0;
     const child = await spawnChild({

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { UserError } from '../config/errors.js';
-import type { TemplateVars } from '../config/parse.js';
+import { UserError } from '../errors.js';
+
+/** Values for a Dataplane template's {{ key }} placeholders. */
+export type TemplateVars = Readonly<Record<string, string>>;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 
@@ -55,6 +56,8 @@ export interface DataplaneTemplateInput {
   readonly inline?: string;
   /** A path, or - for stdin. */
   readonly file?: string;
+  /** Reads the file (or stdin for -): files are read at the edge, not here. */
+  readonly read: (file: string) => string;
   readonly vars?: TemplateVars;
   /** Name and mesh set explicitly (not defaults): they must agree with the resource. */
   readonly name?: string;
@@ -73,7 +76,7 @@ export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneR
     return undefined;
   }
   const origin = input.file === undefined ? 'the --dataplane template' : `--dataplane-file ${input.file === '-' ? '(stdin)' : input.file}`;
-  const text = input.inline ?? readTemplateFile(input.file!);
+  const text = input.inline ?? input.read(input.file!);
   const resource = renderDataplane(text, input.vars ?? {}, origin);
   for (const field of ['name', 'mesh'] as const) {
     const given = input[field];
@@ -82,12 +85,4 @@ export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneR
     }
   }
   return resource;
-}
-
-function readTemplateFile(file: string): string {
-  try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new UserError(`cannot read --dataplane-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }

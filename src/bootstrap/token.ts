@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../config/errors.js';
+import { UserError } from '../errors.js';
 
 /** Where the dataplane token comes from. The token itself is a secret: no message below quotes it. */
 export type TokenSetting = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'inline'; readonly value: string };

@@ -1,4 +1,4 @@
-import type { EnvoyAdmin } from '../envoy/admin-client.js';
+import type { EnvoyAdmin } from './admin-client.js';
 
 export interface WatchOptions {
   /** Poll interval until Envoy is live: short, so readiness follows Envoy closely. */

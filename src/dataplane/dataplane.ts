@@ -1,0 +1,209 @@
+// The one place that wires a dataplane: its work dir, its components in start order, and what
+// they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
+// (see cli/run.ts).
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildBootstrapRequest } from '../bootstrap/request.js';
+import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
+import type { RunConfig } from '../config/run-config.js';
+import { envoyArgs } from '../envoy/args.js';
+import { assertAdminAddressFree } from '../envoy/admin-port.js';
+import type { EnvoyBuild } from '../envoy/binary.js';
+import { envoyComponent } from '../envoy/component.js';
+import { createLauncher, type AppliedBootstrap } from '../envoy/launcher.js';
+import { clearPidfile, pidfilePath, takeOverDataplane } from '../envoy/pidfile.js';
+import type { Logger } from '../logging/logger.js';
+import { spawnChild } from '../process/child.js';
+import { childEnvironment } from '../process/environment.js';
+import type { Clock } from '../runtime/clock.js';
+import { featuresOf, type Component } from '../runtime/component.js';
+import { Feed } from '../runtime/feed.js';
+import { ComponentManager } from '../runtime/manager.js';
+import { ReadinessGates, type Readiness } from '../runtime/readiness.js';
+import type { Policy, State } from '../supervisor/machine.js';
+import { cgroupMemoryLimit } from '../system/memory-limit.js';
+import { agentVersion } from '../version.js';
+import { statusOf } from './status.js';
+import type { TokenFields } from '../bootstrap/token.js';
+import { openWorkDir } from './workdir.js';
+
+/** An Envoy that stays live this long is considered healthy again: the crash count resets. */
+const STABLE_AFTER_MS = 60_000;
+
+/** A dataplane's input, checked: nothing here can still be a typo. */
+export interface DataplaneSpec {
+  readonly config: RunConfig;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly token: () => TokenFields;
+  readonly binary: string;
+  readonly build: EnvoyBuild;
+  readonly app?: { readonly binary: string; readonly args: readonly string[] };
+}
+
+/** What the process around a dataplane needs of it. */
+export interface Dataplane {
+  readonly status: Feed<DataplaneStatus>;
+  /** Hands a signal to the dataplane's supervisor. */
+  signal(signal: NodeJS.Signals): void;
+  /** Settles with the exit code once every component stopped and the work dir is cleaned up. */
+  readonly done: Promise<number>;
+}
+
+export interface DataplaneStatus {
+  readonly readiness: Readiness;
+  /** One line for `systemctl status`. */
+  readonly text: string;
+}
+
+/**
+ * What a dataplane's components share: its settings, its work dir, the bootstrap Envoy runs with
+ * (the sidecar configuration and the admin address in force), and the supervisor's state.
+ */
+export interface DataplaneContext {
+  readonly config: RunConfig;
+  readonly workDir: string;
+  readonly bootstrap: Feed<AppliedBootstrap>;
+  readonly supervisor: Feed<State>;
+}
+
+export interface DataplaneOptions {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** util-linux setpriv, for the parent-death signal; undefined where there is none. */
+  readonly setpriv?: string;
+}
+
+/**
+ * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
+ * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
+ */
+function sideComponents(_context: DataplaneContext): Component[] {
+  return [];
+}
+
+function policyOf(config: RunConfig): Policy {
+  return {
+    ...config.envoy.restart,
+    stableAfterMs: STABLE_AFTER_MS,
+    drainTimeMs: config.envoy.drainTimeMs,
+    stopTimeoutMs: config.envoy.stopTimeoutMs,
+    app: config.app !== undefined,
+  };
+}
+
+/** Takes over from a leftover Envoy, opens the work dir, and starts the components. */
+export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv }: DataplaneOptions): Promise<Dataplane> {
+  const { config, build } = spec;
+  if (!build.compatible) {
+    logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
+  }
+  if (config.controlPlane.tls.skipVerify && config.controlPlane.url.protocol === 'https:') {
+    logger.warn(
+      { event: 'insecure-control-plane', cp: config.controlPlane.url.origin },
+      "--skip-verify: the control plane's certificate is not checked, so anyone on the path can pose as it and receive the dataplane token",
+    );
+  }
+
+  // Before the port check: a leftover Envoy of this very dataplane is the likeliest holder of its port.
+  const stateDir = config.workDir ?? path.join(os.tmpdir(), `kuma-dp-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const pidfile = pidfilePath(stateDir, config.dataplane.mesh, config.dataplane.name);
+  const leftover = await takeOverDataplane(pidfile, `${config.dataplane.mesh}.${config.dataplane.name}`);
+  if (leftover) logger.warn({ event: 'leftover-killed', envoyPid: leftover }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (config.dataplane.adminPort !== undefined) {
+    await assertAdminAddressFree({ kind: 'tcp', host: '127.0.0.1', port: config.dataplane.adminPort });
+  }
+
+  const workDir = openWorkDir(config.workDir);
+  const context: DataplaneContext = { config, workDir: workDir.path, bootstrap: new Feed(), supervisor: new Feed() };
+  const readiness = new ReadinessGates();
+  const status = new Feed<DataplaneStatus>();
+  let wasReady = false;
+  let reporting = false;
+  // One report per turn of the event loop: a state change that also moves a gate is one message
+  // to systemd, not a stale one followed by the right one.
+  const report = () => {
+    if (reporting) return;
+    reporting = true;
+    queueMicrotask(() => {
+      reporting = false;
+      const state = context.supervisor.value;
+      if (!state) return;
+      const now = readiness.state;
+      const text = statusOf(state, wasReady, readiness.waitingFor.filter((gate) => gate !== 'envoy'));
+      wasReady ||= now === 'READY';
+      status.publish({ readiness: now, text });
+    });
+  };
+  readiness.onChange(report);
+
+  logger.info(
+    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path },
+    'starting the dataplane',
+  );
+  const env = childEnvironment(spec.env);
+  const version = agentVersion();
+  const maxHeapSizeBytes = cgroupMemoryLimit();
+  const side = sideComponents(context);
+  const envoy = envoyComponent({
+    policy: policyOf(config),
+    clock,
+    launch: createLauncher({
+      client: {
+        url: config.controlPlane.url,
+        retryBackoffMs: config.controlPlane.retryBackoffMs,
+        retryMaxDurationMs: config.controlPlane.retryMaxDurationMs,
+        logger,
+        dispatcher: controlPlaneDispatcher(config.controlPlane.url, config.controlPlane.tls),
+        fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
+      },
+      request: () =>
+        buildBootstrapRequest({
+          ...config.dataplane,
+          readinessPort: config.readinessPort || undefined,
+          envoy: build,
+          agentVersion: version,
+          workdir: workDir.path,
+          platform: process.platform,
+          dataplaneResource: config.dataplane.resource,
+          token: spec.token(),
+          caCert: config.controlPlane.tls.caCert,
+          maxHeapSizeBytes,
+          features: featuresOf(components),
+        }),
+      adminPort: config.dataplane.adminPort,
+      bootstrapPath: workDir.bootstrapPath,
+      pidfile,
+      binary: spec.binary,
+      args: envoyArgs({ ...config.envoy, configPath: workDir.bootstrapPath, platform: process.platform }),
+      env,
+      setpriv,
+      logger,
+      onBootstrap: (applied) => context.bootstrap.publish(applied),
+    }),
+    ...(spec.app && { startApp: () => spawnChild({ binary: spec.app!.binary, args: spec.app!.args, env, setpriv }) }),
+    onState: (state) => {
+      context.supervisor.publish(state);
+      report();
+    },
+  });
+  const components = [...side, envoy];
+  const manager = new ComponentManager({ components, logger, clock, readiness });
+
+  const cleanUp = () => {
+    workDir.remove();
+    clearPidfile(pidfile);
+  };
+  try {
+    await manager.start();
+  } catch (error) {
+    cleanUp();
+    throw error;
+  }
+  const done = manager.done.then((outcome) => {
+    cleanUp();
+    return outcome.component === envoy.name && !outcome.error ? (envoy.exitCode ?? 1) : 1;
+  });
+  return { status, signal: (signal) => envoy.signal(signal), done };
+}
