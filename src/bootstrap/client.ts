@@ -30,12 +30,18 @@ export interface BootstrapClientOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
   /** Classifies errors the dispatcher raises that no retry can fix (e.g. an untrusted certificate). */
   readonly fatalNetworkError?: (error: Error) => string | undefined;
+  /** Told of every request's result and how long it took (the agent's metrics). */
+  readonly onAttempt?: (result: AttemptResult, ms: number) => void;
 }
 
-type Attempt =
+/** What one POST /bootstrap came to. */
+export type AttemptResult = 'ok' | 'not_found' | 'server_error' | 'rejected' | 'invalid' | 'unreachable' | 'tls_error';
+
+type Attempt = { readonly result: AttemptResult } & (
   | { readonly outcome: 'ok'; readonly response: BootstrapResponse }
   | { readonly outcome: 'retry'; readonly reason: string }
-  | { readonly outcome: 'fatal'; readonly reason: string };
+  | { readonly outcome: 'fatal'; readonly reason: string }
+);
 
 function errorCode(error: unknown): string {
   const err = error as { code?: string; cause?: { code?: string; message?: string }; message?: string };
@@ -46,24 +52,25 @@ function errorCode(error: unknown): string {
 function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL): Attempt {
   if (status === 200) {
     try {
-      return { outcome: 'ok', response: parseBootstrapResponse(contentType, body) };
+      return { outcome: 'ok', result: 'ok', response: parseBootstrapResponse(contentType, body) };
     } catch (error) {
-      if (error instanceof InvalidBootstrapError) return { outcome: 'fatal', reason: error.message };
+      if (error instanceof InvalidBootstrapError) return { outcome: 'fatal', result: 'invalid', reason: error.message };
       throw error;
     }
   }
   const text = body.trim();
-  if (status === 404 && text === '') return { outcome: 'retry', reason: NOT_FOUND_HINT };
+  if (status === 404 && text === '') return { outcome: 'retry', result: 'not_found', reason: NOT_FOUND_HINT };
   if (status === 404 && /page not found/i.test(text)) {
     return {
       outcome: 'fatal',
+      result: 'rejected',
       reason:
         `${url.origin} answered "${text}": it is not kuma-cp's DP server. Point --cp-address at the DP server ` +
         '(port 5678 by default; the bootstrap server on 5682 for Kuma 0.x)',
     };
   }
-  if (status >= 500) return { outcome: 'retry', reason: `control plane answered ${status}${text ? `: ${text}` : ''}` };
-  return { outcome: 'fatal', reason: `Invalid request: ${text || `status ${status}`}` };
+  if (status >= 500) return { outcome: 'retry', result: 'server_error', reason: `control plane answered ${status}${text ? `: ${text}` : ''}` };
+  return { outcome: 'fatal', result: 'rejected', reason: `Invalid request: ${text || `status ${status}`}` };
 }
 
 /**
@@ -81,7 +88,9 @@ export async function fetchBootstrap(
   const deadline = now() + options.retryMaxDurationMs;
   const payload = JSON.stringify(body);
   for (let attempt = 1; ; attempt++) {
+    const started = now();
     const result = await attemptOnce(url, payload, options, signal);
+    options.onAttempt?.(result.result, now() - started);
     if (result.outcome === 'ok') return result.response;
     if (result.outcome === 'fatal') throw new BootstrapError(result.reason);
     if (now() + options.retryBackoffMs > deadline) {
@@ -112,7 +121,7 @@ async function attemptOnce(url: URL, payload: string, options: BootstrapClientOp
   } catch (error) {
     if (signal?.aborted) throw error;
     const fatal = options.fatalNetworkError?.(error as Error);
-    if (fatal) return { outcome: 'fatal', reason: fatal };
-    return { outcome: 'retry', reason: `cannot reach ${url.origin}: ${errorCode(error)}` };
+    if (fatal) return { outcome: 'fatal', result: 'tls_error', reason: fatal };
+    return { outcome: 'retry', result: 'unreachable', reason: `cannot reach ${url.origin}: ${errorCode(error)}` };
   }
 }

@@ -45,6 +45,10 @@ export interface RunConfig {
   readonly workDir?: string;
   /** 0 turns the readiness endpoint off. */
   readonly readinessPort: number;
+  /** The metrics socket and kuma-dp's own metrics. */
+  readonly metrics: { readonly enabled: boolean };
+  /** How often Envoy's dynamic-configuration socket is polled. */
+  readonly dynamicConfigRefreshMs: number;
   readonly logLevel: LogLevel;
   /** `kuma-dp run -- <app> [args]`: the application started once the dataplane is ready. */
   readonly app?: readonly string[];
@@ -121,6 +125,8 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     },
     workDir: get('workDir'),
     readinessPort,
+    metrics: { enabled: must('metrics') },
+    dynamicConfigRefreshMs: must('dynamicConfigRefreshInterval'),
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
+import { createDynamicConfigPoller } from '../dynconf/poller.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
 import { envoyArgs } from '../envoy/args.js';
@@ -24,6 +25,8 @@ import { ReadinessGates, type Readiness } from '../runtime/readiness.js';
 import type { Policy, State } from '../supervisor/machine.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentVersion } from '../version.js';
+import type { MetricsParts } from './metrics.js';
+import { dynamicConfigSocketPath } from './sockets.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
 import { openWorkDir } from './workdir.js';
@@ -74,12 +77,23 @@ export interface DataplaneOptions {
   readonly setpriv?: string;
 }
 
+/** The parts of a dataplane that report on it: the metrics socket and the agent's own metrics, when on. */
+interface Observers {
+  readonly metrics?: MetricsParts;
+}
+
 /**
  * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
- * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
+ * kuma-cp points Envoy at exist before Envoy starts, and stops before them. No feature string
+ * goes with the metrics socket or the poller: kuma-cp configures both for every dataplane.
  */
-function sideComponents(_context: DataplaneContext): Component[] {
-  return [];
+async function sideComponents(context: DataplaneContext): Promise<{ components: Component[]; observers: Observers }> {
+  const { config } = context;
+  const poller = createDynamicConfigPoller({ socketPath: dynamicConfigSocketPath(context.workDir), intervalMs: config.dynamicConfigRefreshMs });
+  const metrics = config.metrics.enabled
+    ? (await import('./metrics.js')).metricsParts({ ...config.dataplane, workDir: context.workDir, bootstrap: context.bootstrap, poller })
+    : undefined;
+  return { components: [...(metrics ? [metrics.component] : []), poller], observers: { metrics } };
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -145,7 +159,9 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const env = childEnvironment(spec.env);
   const version = agentVersion();
   const maxHeapSizeBytes = cgroupMemoryLimit();
-  const side = sideComponents(context);
+  const { components: side, observers } = await sideComponents(context);
+  readiness.onChange((state) => observers.metrics?.agentMetrics.observeReadiness(state));
+  let previous: State | undefined;
   const envoy = envoyComponent({
     policy: policyOf(config),
     clock,
@@ -157,6 +173,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
         logger,
         dispatcher: controlPlaneDispatcher(config.controlPlane.url, config.controlPlane.tls),
         fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
+        onAttempt: (result, ms) => observers.metrics?.agentMetrics.observeBootstrapRequest(result, ms / 1000),
       },
       request: () =>
         buildBootstrapRequest({
@@ -184,6 +201,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     }),
     ...(spec.app && { startApp: () => spawnChild({ binary: spec.app!.binary, args: spec.app!.args, env, setpriv }) }),
     onState: (state) => {
+      observers.metrics?.agentMetrics.observeSupervisor(state, previous);
+      previous = state;
       context.supervisor.publish(state);
       report();
     },

@@ -70,10 +70,12 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
       routes.push({ path, consumer });
     },
     start: async ({ logger }) => {
+      // Nothing asked for dynamic configuration (metrics and DNS off): nothing to poll.
+      if (routes.length === 0) return { stop: async () => {} };
       const dispatcher = new Agent({ connect: { socketPath: options.socketPath }, keepAliveTimeout: 10_000 });
       const throttle = new Throttle(FAILURE_LOG_INTERVAL_MS, () => clock.now());
       const failed = (route: Route, message: string) => {
-        if (throttle.allow(route.path)) logger.warn({ path: route.path, err: message }, 'cannot take the dynamic configuration (logged at most once a minute per path)');
+        if (throttle.allow(route.path)) logger.warn({ event: 'dynconf-failed', path: route.path, err: message }, 'cannot take the dynamic configuration (logged at most once a minute per path)');
       };
       let stopped = false;
       let timer: unknown;
@@ -90,7 +92,7 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
         } catch (error) {
           const code = errorCode(error);
           if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-            logger.debug({ path: route.path, code }, 'no dynamic configuration socket to poll yet');
+            logger.debug({ event: 'dynconf-unavailable', path: route.path, code }, 'no dynamic configuration socket to poll yet');
             return;
           }
           failed(route, code ?? (error as Error).message);
@@ -104,7 +106,7 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
             return;
           }
           if (answer.statusCode === 404) {
-            logger.debug({ path: route.path }, 'no dynamic configuration for this path; keeping the last one');
+            logger.debug({ event: 'dynconf-not-found', path: route.path }, 'no dynamic configuration for this path; keeping the last one');
             return;
           }
           if (answer.statusCode !== 200) {
@@ -116,7 +118,7 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
           await route.consumer(json);
           route.etag = Array.isArray(etag) ? etag[0] : etag;
           throttle.reset(route.path);
-          logger.info({ path: route.path, etag: route.etag }, 'dynamic configuration changed');
+          logger.info({ event: 'dynconf-changed', path: route.path, etag: route.etag }, 'dynamic configuration changed');
         } catch (error) {
           failed(route, (error as Error).message);
         } finally {
@@ -135,7 +137,7 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
           if (!stopped) timer = clock.setTimeout(tick, options.intervalMs);
         });
       };
-      logger.info({ socket: options.socketPath, paths: routes.map((route) => route.path), intervalMs: options.intervalMs }, 'polling the dynamic configuration');
+      logger.info({ event: 'dynconf-polling', socket: options.socketPath, paths: routes.map((route) => route.path), intervalMs: options.intervalMs }, 'polling the dynamic configuration');
       tick();
       return {
         stop: async () => {

@@ -66,13 +66,13 @@ export function createMetricsSocket(options: MetricsSocketOptions): Component {
       const handler = new ScrapeHandler(options, logger);
       const server = http.createServer({ requestTimeout: MAX_SCRAPE_TIMEOUT_MS + 10_000, headersTimeout: 10_000 }, (req, res) => {
         handler.handle(req, res).catch((error: Error) => {
-          logger.error({ err: error.message, path: req.url }, 'metrics scrape failed');
+          logger.error({ event: 'metrics-scrape-failed', err: error.message, path: req.url }, 'metrics scrape failed');
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
           res.end();
         });
       });
       const bound = await listenOnSocket(server, options.socketPath);
-      logger.info({ socket: options.socketPath }, 'serving metrics');
+      logger.info({ event: 'metrics-serving', socket: options.socketPath }, 'serving metrics');
       const ended = new Promise<void>((_, reject) => server.once('error', reject));
       ended.catch(() => {});
       return {
@@ -132,7 +132,7 @@ class ScrapeHandler {
       own: this.options.ownMetrics,
       failed: (target, error) => {
         if (this.throttle.allow(`${target.name} ${target.socketPath ?? ''} ${target.url.split('?')[0]}`)) {
-          this.logger.warn({ source: target.name, err: error.message }, 'a metrics source contributes nothing to this scrape (logged at most once a minute per source)');
+          this.logger.warn({ event: 'metrics-source-failed', source: target.name, err: error.message }, 'a metrics source contributes nothing to this scrape (logged at most once a minute per source)');
         }
       },
     };
