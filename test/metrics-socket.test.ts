@@ -9,6 +9,7 @@ import { createAgentMetrics } from '../src/agent-metrics/metrics.js';
 import type { AdminAddress } from '../src/bootstrap/admin-address.js';
 import type { AggregateApp } from '../src/bootstrap/response.js';
 import { createMetricsSocket, type MetricsSocketOptions } from '../src/metrics/component.js';
+import { Scraper } from '../src/metrics/scraper.js';
 import type { MeshMetricConfig } from '../src/metrics/mesh-metric-config.js';
 import { ReadinessGates } from '../src/runtime/readiness.js';
 import { readAdminLog } from '../stand-ins/envoy-records.js';
@@ -197,5 +198,20 @@ describe('the metrics socket file', () => {
     writeFileSync(socketPath, 'not a socket');
     const component = createMetricsSocket({ socketPath, envoyAdmin: () => undefined as AdminAddress | undefined, applications: () => [], meshMetricConfig: () => undefined });
     await assert.rejects(component.start({ logger: pino({ level: 'silent' }), readiness: new ReadinessGates() }), /exists and is not a socket; remove it or choose another work dir/);
+  });
+});
+
+describe('the scraper', () => {
+  it('drops a body beyond its bound, and keeps its connections usable', async () => {
+    const app = await startMetricsApp();
+    after(() => app.close());
+    const scraper = new Scraper(100);
+    after(() => scraper.close());
+    const target = { name: 'app', url: `http://127.0.0.1:${app.port}/metrics` };
+    await assert.rejects(scraper.scrape(target, {}, 5000), /^ScrapeError: app \(http:\/\/127\.0\.0\.1:\d+\/metrics\): more than 100 bytes of metrics$/);
+    await assert.rejects(scraper.scrape({ ...target, url: target.url.replace('/metrics', '/other') }, {}, 5000), /answered 404: not found$/);
+    const roomy = new Scraper();
+    after(() => roomy.close());
+    assert.equal((await roomy.scrape(target, {}, 5000)).format, 'text');
   });
 });

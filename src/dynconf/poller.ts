@@ -98,6 +98,8 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
           failed(route, code ?? (error as Error).message);
           return;
         }
+        // Destroying a body not read to its end emits an error nobody else listens for.
+        answer.body.on('error', () => {});
         const previous = route.etag;
         route.etag = undefined;
         try {

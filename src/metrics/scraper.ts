@@ -59,6 +59,8 @@ export class Scraper {
     } catch (error) {
       throw new ScrapeError(target, signal.aborted ? `no answer within ${timeoutMs}ms` : reasonOf(error));
     }
+    // Destroying a body not read to its end emits an error nobody else listens for.
+    answer.body.on('error', () => {});
     try {
       if (answer.statusCode !== 200) {
         const text = (await this.read(answer.body, 1024, true)).toString('utf8').trim();
