@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { joinBodies, responseFormat, selectFormat } from '../src/metrics/content-type.js';
 import { mergeClusters, unsplitClusterName } from '../src/metrics/merge.js';
-import type { Family } from '../src/metrics/model.js';
+import type { Family, Metric } from '../src/metrics/model.js';
 import { profileFilter, type SidecarProfiles } from '../src/metrics/profiles.js';
 import { envoyMeshMetricQuery, envoyStatsQuery } from '../src/metrics/scrape-url.js';
 import { applicationTarget } from '../src/metrics/targets.js';
@@ -101,9 +101,9 @@ describe('B. the hijacker helpers (server_test.go)', () => {
     it(`${version}: assembles bodies byte for byte`, () => {
       const om = read('head', TESTDATA, 'openmetrics_0_1_1.in');
       const counter = expected(version, 'counter.out');
-      assert.equal(joinBodies([om, counter], 'openmetrics-0.0.1'), expected(version, 'openmetrics_0_0_1-counter.out'));
-      assert.equal(joinBodies([om, om, counter], 'openmetrics-0.0.1'), expected(version, 'multi-openmetrics-counter.out'));
-      assert.equal(joinBodies([read('head', TESTDATA, 'prom-text.in'), counter], 'text'), expected(version, 'prom-text-counter.out'));
+      assert.equal(joinBodies([om, counter], 'openmetrics-0.0.1').toString(), expected(version, 'openmetrics_0_0_1-counter.out'));
+      assert.equal(joinBodies([om, om, counter], 'openmetrics-0.0.1').toString(), expected(version, 'multi-openmetrics-counter.out'));
+      assert.equal(joinBodies([read('head', TESTDATA, 'prom-text.in'), counter], 'text').toString(), expected(version, 'prom-text-counter.out'));
     });
   }
 });
@@ -131,6 +131,14 @@ type Attribute = { Key: string; Value: { Value: string } };
 type DataPoint = { Attributes: Attribute[]; Value?: number; Count?: number; Sum?: number; Bounds?: number[]; BucketCounts?: number[] };
 type Scope = { metrics: Array<{ Name: string; Data: { DataPoints: DataPoint[] } }> };
 
+/** A histogram's or summary's points as [bound, value] pairs, ascending. */
+function ascendingPoints(metric: Metric): Array<[number, number]> {
+  const points = metric.points ?? [];
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < points.length; i += 2) pairs.push([points[i]!, points[i + 1]!]);
+  return pairs.sort((a, b) => a[0] - b[0]);
+}
+
 /** One data point as `name{sorted attributes}` → what it holds. */
 function goldenPoints(scopes: Scope[]): Map<string, unknown> {
   const points = new Map<string, unknown>();
@@ -154,7 +162,7 @@ function parsedPoints(families: readonly Family[], extra: string): Map<string, u
       const labels: string[] = [extra];
       for (let i = 0; i < metric.labels.length; i += 2) if (!metric.labels[i]!.startsWith('otel_scope_')) labels.push(`${metric.labels[i]}=${metric.labels[i + 1]}`);
       const key = (name: string, more: string[] = []) => `${name}{${[...labels, ...more].sort().join(',')}}`;
-      const points_ = [...(metric.points ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+      const points_ = ascendingPoints(metric);
       if (family.type === 'histogram') {
         const bounds = points_.filter(([bound]) => bound !== Infinity);
         const buckets = [...bounds.map(([, count], i) => count - (bounds[i - 1]?.[1] ?? 0)), metric.count - (bounds.at(-1)?.[1] ?? 0)];

@@ -82,9 +82,9 @@ describe('content types', () => {
   it('joins bodies as Kuma does: no inner `# EOF`, no empty lines, one `# EOF` at the end for OpenMetrics', () => {
     const om = '# TYPE a counter\na_total 1\n# EOF\n';
     const envoy = '# TYPE b counter\nb 2\n\n# TYPE c gauge\nc 3\n\n';
-    assert.equal(joinBodies([om, om, envoy], 'openmetrics-1.0.0'), '# TYPE a counter\na_total 1\n# TYPE a counter\na_total 1\n# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n# EOF\n');
-    assert.equal(joinBodies(['\n\n', envoy, '# EOF'], 'text'), '# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n');
-    assert.equal(joinBodies([], 'text'), '\n');
+    assert.equal(joinBodies([om, om, envoy], 'openmetrics-1.0.0').toString(), '# TYPE a counter\na_total 1\n# TYPE a counter\na_total 1\n# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n# EOF\n');
+    assert.equal(joinBodies(['\n\n', envoy, '# EOF'], 'text').toString(), '# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n');
+    assert.equal(joinBodies([], 'text').toString(), '\n');
   });
 });
 
@@ -117,7 +117,7 @@ describe('the merged scrape', () => {
     );
     assert.equal(result.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
     assert.equal(
-      result.body,
+      result.body.toString(),
       '# TYPE app_requests counter\napp_requests_total 5\n# TYPE rq counter\nrq{envoy_cluster_name="r",kuma_io_mesh_traffic="true"} 3\n' +
         '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n# EOF\n',
     );
@@ -131,7 +131,7 @@ describe('the merged scrape', () => {
     const failed: string[] = [];
     const result = await run({ envoy: { body: 'garbage {', format: 'text' } }, failed);
     assert.equal(result.contentType, 'text/plain; version=0.0.4; charset=utf-8');
-    assert.equal(result.body, '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n');
+    assert.equal(result.body.toString(), '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n');
     assert.equal(failed.length, 4);
     assert.match(failed.find((line) => line.startsWith('envoy'))!, /text format parsing error in line 1/);
   });

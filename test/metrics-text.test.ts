@@ -77,11 +77,11 @@ describe('reading Prometheus text', () => {
         'lat_bucket{le="1",svc="a"} 1\nlat_bucket{svc="a",le="+Inf"} 3\nlat_sum{svc="a"} 9.5\nlat_count{svc="a"} 3\n',
     );
     assert.equal(summary!.metrics.length, 2);
-    assert.deepEqual([...summary!.metrics[0]!.points!], [[0.5, 2], [0.9, 5]]);
+    assert.deepEqual(summary!.metrics[0]!.points, [0.5, 2, 0.9, 5]);
     assert.deepEqual([summary!.metrics[0]!.sum, summary!.metrics[0]!.count], [10, 4]);
     assert.equal(histogram!.metrics.length, 1);
     assert.deepEqual(histogram!.metrics[0]!.labels, ['svc', 'a']);
-    assert.deepEqual([...histogram!.metrics[0]!.points!], [[1, 1], [Infinity, 3]]);
+    assert.deepEqual(histogram!.metrics[0]!.points, [1, 1, Infinity, 3]);
     assert.deepEqual([histogram!.metrics[0]!.sum, histogram!.metrics[0]!.count], [9.5, 3]);
   });
 

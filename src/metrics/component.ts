@@ -116,7 +116,7 @@ class ScrapeHandler {
       const url = new URL(req.url ?? '/', 'http://metrics');
       const timeoutMs = scrapeTimeoutMs(header(req, 'x-prometheus-scrape-timeout-seconds'));
       const { body, contentType } = url.pathname.startsWith(MESH_METRIC_PATH) ? await this.meshMetric(timeoutMs) : await this.merged(req, url, timeoutMs);
-      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      res.writeHead(200, { 'content-type': contentType, 'content-length': body.length });
       res.end(req.method === 'HEAD' ? undefined : body);
     } finally {
       this.inFlight--;
@@ -138,7 +138,7 @@ class ScrapeHandler {
     };
   }
 
-  private async merged(req: IncomingMessage, url: URL, timeoutMs: number): Promise<{ body: string; contentType: string }> {
+  private async merged(req: IncomingMessage, url: URL, timeoutMs: number): Promise<{ body: Buffer; contentType: string }> {
     const headers: Record<string, string> = {};
     for (const name of PASSED_HEADERS) {
       const value = header(req, name);
@@ -154,7 +154,7 @@ class ScrapeHandler {
     return mergedScrape(sources, this.options.bootstrapClusters?.() ?? KNOWN_BOOTSTRAP_CLUSTERS);
   }
 
-  private async meshMetric(timeoutMs: number): Promise<{ body: string; contentType: string }> {
+  private async meshMetric(timeoutMs: number): Promise<{ body: Buffer; contentType: string }> {
     const config = this.options.meshMetricConfig();
     const admin = this.options.envoyAdmin();
     // Before kuma-cp sends a MeshMetric configuration, Kuma serves the aggregate applications and all of Envoy.
@@ -165,7 +165,7 @@ class ScrapeHandler {
     const sources = this.sources(applications, admin && envoyTarget(admin, query), {}, timeoutMs);
     const profiles = config ? profileFilter(config.sidecar) : (families: readonly Family[]) => [...families];
     const body = await meshMetricScrape(sources, profiles, config?.extraLabels ?? {});
-    return { body, contentType: CONTENT_TYPES.text };
+    return { body: Buffer.from(body), contentType: CONTENT_TYPES.text };
   }
 
   close(): Promise<void> {

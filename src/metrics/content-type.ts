@@ -71,25 +71,50 @@ export function selectFormat(formats: Iterable<SourceFormat>): TextFormat {
   return PRIORITY[best]!;
 }
 
-const EOF_MARKER = '# EOF';
+const EOF_MARKER = Buffer.from('# EOF');
+const NEWLINE = Buffer.from('\n');
+const NEWLINE_EOF = Buffer.from('\n# EOF\n');
+const LF = 10;
 
-function trimTrailingNewlines(text: string): string {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 10) end--;
-  return text.slice(0, end);
+function trimTrailingNewlines(body: Buffer): Buffer {
+  let end = body.length;
+  while (end > 0 && body[end - 1] === LF) end--;
+  return body.subarray(0, end);
+}
+
+/** Go's bytes.TrimSpace for ASCII white space. */
+function trimSpace(body: Buffer): Buffer {
+  const space = (byte: number) => byte === 32 || (byte >= 9 && byte <= 13);
+  let start = 0;
+  let end = body.length;
+  while (start < end && space(body[start]!)) start++;
+  while (end > start && space(body[end - 1]!)) end--;
+  return body.subarray(start, end);
+}
+
+/** Runs of newlines as one, in place. */
+function collapseNewlines(body: Buffer): Buffer {
+  let to = 0;
+  for (let from = 0; from < body.length; from++) {
+    if (body[from] === LF && to > 0 && body[to - 1] === LF) continue;
+    body[to++] = body[from]!;
+  }
+  return body.subarray(0, to);
 }
 
 /**
  * Kuma's processMetrics: each body without its trailing `# EOF`, joined, runs of newlines
- * collapsed, trimmed, one newline at the end, and one `# EOF` line for OpenMetrics.
+ * collapsed, trimmed, one newline at the end, and one `# EOF` line for OpenMetrics. In bytes: an
+ * Envoy's megabytes of text are copied, never turned back into a string.
  */
-export function joinBodies(bodies: readonly string[], format: TextFormat): string {
-  let joined = '';
+export function joinBodies(bodies: ReadonlyArray<string | Buffer>, format: TextFormat): Buffer {
+  const parts: Buffer[] = [];
   for (const body of bodies) {
-    let text = trimTrailingNewlines(body);
-    if (text.endsWith(EOF_MARKER)) text = text.slice(0, -EOF_MARKER.length);
-    joined += `${trimTrailingNewlines(text)}\n`;
+    let part = trimTrailingNewlines(typeof body === 'string' ? Buffer.from(body) : body);
+    if (part.subarray(part.length - EOF_MARKER.length).equals(EOF_MARKER)) part = trimTrailingNewlines(part.subarray(0, part.length - EOF_MARKER.length));
+    parts.push(part, NEWLINE);
   }
-  const result = `${joined.replace(/\n{2,}/g, '\n').trim()}\n`;
-  return format === 'text' ? result : `${result}${EOF_MARKER}\n`;
+  let joined: Buffer = Buffer.concat(parts);
+  if (joined.includes('\n\n')) joined = collapseNewlines(joined);
+  return Buffer.concat([trimSpace(joined), format === 'text' ? NEWLINE : NEWLINE_EOF]);
 }

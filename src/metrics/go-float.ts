@@ -30,8 +30,19 @@ const INFINITY = /^[+-]?inf(?:inity)?$/i;
 
 /** Go's strconv.ParseFloat as expfmt's parser uses it (no hex floats, no underscores); undefined when it is not a number. */
 export function parseGoFloat(text: string): number | undefined {
+  if (isDigits(text)) return Number(text);
   if (DECIMAL.test(text)) return Number(text);
   if (INFINITY.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
   if (/^nan$/i.test(text)) return NaN;
   return undefined;
+}
+
+/** Most values are plain integers: no regular expression for those. */
+function isDigits(text: string): boolean {
+  if (text.length === 0 || text.length > 15) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }

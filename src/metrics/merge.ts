@@ -1,4 +1,4 @@
-import { labelValue, type Family, type Metric } from './model.js';
+import { labelValue, setPoint, type Family, type Metric } from './model.js';
 
 export const CLUSTER_LABEL = 'envoy_cluster_name';
 export const HTTP_PREFIX_LABEL = 'envoy_http_conn_manager_prefix';
@@ -23,52 +23,61 @@ export function unsplitClusterName(cluster: string): string | undefined {
 }
 
 /**
- * Kuma's rewrite of Envoy's metrics for the merged scrape (MergeClustersForPrometheus). In a family
- * whose first sample has `envoy_cluster_name`: split clusters lose their hash suffix, samples with
- * equal labels are summed (per bucket and per quantile too), and samples of mesh clusters get
- * `kuma_io_mesh_traffic="true"`. In a family whose first sample has
+ * Kuma's rewrite of Envoy's metrics for the merged scrape (MergeClustersForPrometheus), in place
+ * (as Go's): in a family whose first sample has `envoy_cluster_name`, split clusters lose their
+ * hash suffix, samples with equal labels are summed (per bucket and per quantile too), and samples
+ * of mesh clusters get `kuma_io_mesh_traffic="true"`. In a family whose first sample has
  * `envoy_http_conn_manager_prefix` instead, samples of every connection manager but the admin
- * ones get the label. Other families are left alone. Merged samples keep the place of the first
- * one, so the order is stable.
+ * ones get the label. Other families are left alone. A merged sample keeps the place of the first
+ * of its kind, so the order is stable.
  */
-export function mergeClusters(families: readonly Family[], bootstrapClusters: ReadonlySet<string> = KNOWN_BOOTSTRAP_CLUSTERS): Family[] {
+export function mergeClusters(families: Family[], bootstrapClusters: ReadonlySet<string> = KNOWN_BOOTSTRAP_CLUSTERS): Family[] {
+  return families.map(clusterMerge(bootstrapClusters));
+}
+
+/** mergeClusters one family at a time, for families read as a stream. */
+export function clusterMerge(bootstrapClusters: ReadonlySet<string> = KNOWN_BOOTSTRAP_CLUSTERS): (family: Family) => Family {
   const isMeshCluster = (cluster: string | undefined) =>
     cluster !== undefined && !bootstrapClusters.has(cluster) && !NOT_MESH_CLUSTERS.has(cluster);
-  return families.map((family) => {
+  // A few hundred clusters name tens of thousands of samples.
+  const unsplitNames = new Map<string, string>();
+  const unsplit = (cluster: string) => {
+    let name = unsplitNames.get(cluster);
+    if (name === undefined) {
+      name = unsplitClusterName(cluster) ?? cluster;
+      unsplitNames.set(cluster, name);
+    }
+    return name;
+  };
+  return (family) => {
     const first = family.metrics[0];
     if (!first) return family;
     if (labelValue(first, CLUSTER_LABEL) !== undefined) {
-      const metrics = sumDuplicates(family.metrics.map(unsplit));
-      for (const metric of metrics) if (isMeshCluster(labelValue(metric, CLUSTER_LABEL))) markMeshTraffic(metric);
-      return { ...family, metrics };
-    }
-    if (labelValue(first, HTTP_PREFIX_LABEL) !== undefined) {
-      const metrics = family.metrics.map((metric) => {
+      for (const metric of family.metrics) renameCluster(metric, unsplit);
+      family.metrics = sumDuplicates(family.metrics);
+      for (const metric of family.metrics) if (isMeshCluster(labelValue(metric, CLUSTER_LABEL))) markMeshTraffic(metric);
+    } else if (labelValue(first, HTTP_PREFIX_LABEL) !== undefined) {
+      for (const metric of family.metrics) {
         const prefix = labelValue(metric, HTTP_PREFIX_LABEL);
-        return prefix !== undefined && !NOT_MESH_HTTP_PREFIXES.has(prefix) ? markMeshTraffic({ ...metric, labels: [...metric.labels] }) : metric;
-      });
-      return { ...family, metrics };
+        if (prefix !== undefined && !NOT_MESH_HTTP_PREFIXES.has(prefix)) markMeshTraffic(metric);
+      }
     }
     return family;
-  });
+  };
 }
 
-function unsplit(metric: Metric): Metric {
+function renameCluster(metric: Metric, unsplit: (cluster: string) => string): void {
   const labels = metric.labels;
   for (let i = 0; i < labels.length; i += 2) {
-    if (labels[i] !== CLUSTER_LABEL) continue;
-    const name = unsplitClusterName(labels[i + 1]!);
-    if (name === undefined) return metric;
-    const renamed = [...labels];
-    renamed[i + 1] = name;
-    return { ...metric, labels: renamed };
+    if (labels[i] === CLUSTER_LABEL) {
+      labels[i + 1] = unsplit(labels[i + 1]!);
+      return;
+    }
   }
-  return metric;
 }
 
-function markMeshTraffic(metric: Metric): Metric {
+function markMeshTraffic(metric: Metric): void {
   if (labelValue(metric, MESH_TRAFFIC_LABEL) === undefined) metric.labels.push(MESH_TRAFFIC_LABEL, 'true');
-  return metric;
 }
 
 /** Go's hash of a metric: its labels as a set. */
@@ -79,30 +88,25 @@ function labelKey(labels: readonly string[]): string {
   return pairs.sort().join(';');
 }
 
-/** Sums the samples that have the same labels into one; the result is new metrics, the input is not changed. */
+/** Sums the samples that have the same labels into the first of them; Go's merged sample has no timestamp. */
 function sumDuplicates(metrics: readonly Metric[]): Metric[] {
   const merged = new Map<string, Metric>();
   for (const metric of metrics) {
     const key = labelKey(metric.labels);
     const into = merged.get(key);
     if (!into) {
-      // Go's merged metric has no timestamp.
-      merged.set(key, {
-        labels: [...metric.labels],
-        value: metric.value,
-        sum: metric.sum,
-        count: metric.count,
-        ...(metric.points && { points: new Map(metric.points) }),
-      });
+      delete metric.timestamp;
+      merged.set(key, metric);
       continue;
     }
     into.value += metric.value;
     into.sum += metric.sum;
     into.count += metric.count;
     if (metric.points) {
-      into.points ??= new Map();
-      for (const [bound, value] of metric.points) into.points.set(bound, (into.points.get(bound) ?? 0) + value);
+      into.points ??= [];
+      const points = metric.points;
+      for (let i = 0; i < points.length; i += 2) setPoint(into.points, points[i]!, points[i + 1]!, true);
     }
   }
-  return [...merged.values()];
+  return merged.size === metrics.length ? (metrics as Metric[]) : [...merged.values()];
 }

@@ -14,8 +14,12 @@ export interface Metric {
   /** Summary and histogram. */
   sum: number;
   count: number;
-  /** Histogram: upper bound → cumulative count, in input order. Summary: quantile → value. */
-  points?: Map<number, number>;
+  /**
+   * Histogram: upper bounds and cumulative counts; summary: quantiles and values; as one flat
+   * list `[bound, value, bound, value, …]` in input order (a map per metric costs a large scrape
+   * dearly in garbage collection).
+   */
+  points?: number[];
 }
 
 export interface Family {
@@ -30,3 +34,15 @@ export function labelValue(metric: Metric, name: string): string | undefined {
   for (let i = 0; i < labels.length; i += 2) if (labels[i] === name) return labels[i + 1];
   return undefined;
 }
+
+/** Sets (or, with `add`, adds to) the value at a bound. */
+export function setPoint(points: number[], bound: number, value: number, add: boolean): void {
+  for (let i = 0; i < points.length; i += 2) {
+    if (points[i] === bound) {
+      points[i + 1] = add ? points[i + 1]! + value : value;
+      return;
+    }
+  }
+  points.push(bound, value);
+}
+

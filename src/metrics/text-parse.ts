@@ -1,5 +1,5 @@
 import { parseGoFloat } from './go-float.js';
-import type { Family, Metric, MetricType } from './model.js';
+import { setPoint, type Family, type Metric, type MetricType } from './model.js';
 
 /** Prometheus text that Go's expfmt parser would refuse; the source then contributes nothing. */
 export class TextParseError extends Error {
@@ -43,17 +43,47 @@ export function parseText(text: string): Family[] {
   return new Parser(text).parse();
 }
 
+/** A family came back after another one: streaming cannot fold it in (parseText can). */
+export class FamilyRevisited extends Error {
+  constructor(readonly family: string) {
+    super(`family ${family} comes back after another one`);
+    this.name = 'FamilyRevisited';
+  }
+}
+
+/**
+ * parseText for a large text (an Envoy with tens of thousands of series): hands each family on
+ * as soon as its lines are over and forgets it, so that little stays in memory. A family whose
+ * lines come back after another family's throws FamilyRevisited: Envoy writes each family in one
+ * block, any text that does not is then read with parseText.
+ */
+export function parseTextStream(text: string, onFamily: (family: Family) => void): void {
+  new Parser(text, onFamily).parse();
+}
+
 class Parser {
   private readonly families = new Map<string, Family>();
+  /** Streaming: the family whose lines are being read, and the types of those handed on. */
+  private current?: Family;
+  private readonly done = new Map<string, MetricType>();
   /** Families whose type is settled, by a TYPE line or by a first sample. */
   private readonly typed = new Set<Family>();
   /** Summary and histogram metrics by family and labels. */
   private readonly grouped = new Map<string, Metric>();
+  /** `le` and `quantile` values read so far: the same twenty on every histogram. */
+  private readonly bounds = new Map<string, number>();
+  /** The last name looked up and the last metric grouped: Envoy writes a family's lines together. */
+  private lastName = '';
+  private lastTarget?: { family: Family; role: Role };
+  private lastGroup?: { family: Family; labels: readonly string[]; metric: Metric };
   private line = 0;
   private pos = 0;
   private end = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly onFamily?: (family: Family) => void,
+  ) {}
 
   parse(): Family[] {
     const { text } = this;
@@ -67,7 +97,20 @@ class Parser {
       this.parseLine();
       start = end + 1;
     }
+    if (this.current) this.handOn(this.current);
     return [...this.families.values()].filter((family) => family.metrics.length > 0);
+  }
+
+  /** Streaming: a family's lines are over; it goes to onFamily and out of memory. */
+  private handOn(family: Family): void {
+    this.families.delete(family.name);
+    this.typed.delete(family);
+    this.done.set(family.name, family.type);
+    this.grouped.clear();
+    this.lastGroup = undefined;
+    this.lastTarget = undefined;
+    this.current = undefined;
+    if (family.metrics.length > 0) this.onFamily!(family);
   }
 
   private fail(reason: string): never {
@@ -171,6 +214,18 @@ class Parser {
 
   /** Go's setOrCreateCurrentMF: the family a name belongs to, and what its sample is. */
   private familyFor(name: string): { family: Family; role: Role } {
+    if (this.lastTarget && name === this.lastName) return this.lastTarget;
+    const target = this.lookUp(name);
+    if (this.onFamily && target.family !== this.current) {
+      if (this.current) this.handOn(this.current);
+      this.current = target.family;
+    }
+    this.lastName = name;
+    this.lastTarget = target;
+    return target;
+  }
+
+  private lookUp(name: string): { family: Family; role: Role } {
     const exact = this.families.get(name);
     if (exact) return { family: exact, role: 'value' };
     const suffix = name.endsWith('_count') && name.length > 6 ? 6 : name.endsWith('_sum') && name.length > 4 ? 4 : 0;
@@ -184,6 +239,11 @@ class Parser {
       if (histogram?.type === 'histogram') {
         return { family: histogram, role: histogramSuffix === 6 ? 'count' : histogramSuffix === 4 ? 'sum' : 'bucket' };
       }
+    }
+    if (this.done.has(name)) throw new FamilyRevisited(name);
+    for (const suffix of ['_count', '_sum', '_bucket']) {
+      const base = name.endsWith(suffix) ? this.done.get(name.slice(0, -suffix.length)) : undefined;
+      if (base === 'histogram' || (base === 'summary' && suffix !== '_bucket')) throw new FamilyRevisited(name.slice(0, -suffix.length));
     }
     const family: Family = { name, type: 'untyped', metrics: [] };
     this.families.set(name, family);
@@ -231,8 +291,9 @@ class Parser {
         if (name === '__name__') this.fail('label name "__name__" is reserved');
         const type = target.family.type;
         if ((type === 'summary' && name === 'quantile') || (type === 'histogram' && name === 'le')) {
-          bound = parseGoFloat(value);
-          if (bound === undefined || /[pP_]/.test(value)) this.fail(`expected float as value for '${name}' label, got "${value}"`);
+          bound = this.bounds.get(value) ?? parseGoFloat(value);
+          if (bound !== undefined && this.bounds.size < 1000) this.bounds.set(value, bound);
+          if (bound === undefined) this.fail(`expected float as value for '${name}' label, got "${value}"`);
         } else {
           for (let i = 0; i < labels.length; i += 2) {
             if (labels[i] === name) this.fail(`duplicate label names for metric "${target.family.name}"`);
@@ -249,10 +310,22 @@ class Parser {
     if (!this.typed.has(family)) this.typed.add(family);
     this.skipBlanks();
     const valueStart = this.pos;
-    while (this.pos < this.end && !isBlank(this.text.charCodeAt(this.pos))) this.pos++;
-    const valueText = this.text.slice(valueStart, this.pos);
-    const value = /[pP_]/.test(valueText) ? undefined : parseGoFloat(valueText);
-    if (value === undefined) this.fail(`expected float as value, got "${valueText}"`);
+    // Most values are small integers: read without a string.
+    let integer = 0;
+    let digits = true;
+    while (this.pos < this.end) {
+      const c = this.text.charCodeAt(this.pos);
+      if (isBlank(c)) break;
+      if (isDigit(c)) integer = integer * 10 + (c - 48);
+      else digits = false;
+      this.pos++;
+    }
+    let value: number | undefined = integer;
+    if (!digits || this.pos === valueStart || this.pos - valueStart > 15) {
+      const valueText = this.text.slice(valueStart, this.pos);
+      value = parseGoFloat(valueText);
+      if (value === undefined) this.fail(`expected float as value, got "${valueText}"`);
+    }
     this.skipBlanks();
     let timestamp: string | undefined;
     if (this.pos < this.end) {
@@ -270,15 +343,22 @@ class Parser {
 
   private record(family: Family, role: Role, labels: string[], bound: number | undefined, value: number, timestamp: string | undefined): void {
     if (family.type !== 'summary' && family.type !== 'histogram') {
-      family.metrics.push({ labels, value, sum: 0, count: 0, ...(timestamp !== undefined && { timestamp }) });
+      const metric: Metric = { labels, value, sum: 0, count: 0 };
+      if (timestamp !== undefined) metric.timestamp = timestamp;
+      family.metrics.push(metric);
       return;
     }
-    const key = groupKey(family.name, labels);
-    let metric = this.grouped.get(key);
+    const last = this.lastGroup;
+    let metric = last && last.family === family && sameLabels(last.labels, labels) ? last.metric : undefined;
     if (!metric) {
-      metric = { labels, value: 0, sum: 0, count: 0, points: new Map() };
-      this.grouped.set(key, metric);
-      family.metrics.push(metric);
+      const key = groupKey(family.name, labels);
+      metric = this.grouped.get(key);
+      if (!metric) {
+        metric = { labels, value: 0, sum: 0, count: 0, points: [] };
+        this.grouped.set(key, metric);
+        family.metrics.push(metric);
+      }
+      this.lastGroup = { family, labels, metric };
     }
     if (timestamp !== undefined) metric.timestamp = timestamp;
     const histogram = family.type === 'histogram';
@@ -289,9 +369,15 @@ class Parser {
       metric.sum = value;
     } else if (bound !== undefined) {
       if (histogram && value < 0) this.fail(`negative bucket population for histogram "${family.name}"`);
-      metric.points!.set(bound, value);
+      setPoint(metric.points!, bound, value, false);
     }
   }
+}
+
+function sameLabels(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Go's LabelsToSignature: the family and the label set, whatever the order. */
