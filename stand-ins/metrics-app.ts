@@ -13,11 +13,15 @@ export interface MetricsApp {
   close(): Promise<void>;
 }
 
-/** The metrics of a small web app, the counter carrying `requests`. */
-export function appMetricsText(requests: number): string {
+/**
+ * The metrics of a small web app, the counter carrying `requests`: in text 0.0.4, or in
+ * OpenMetrics, where a counter's family is named without `_total` and the text ends with `# EOF`.
+ */
+export function appMetricsText(requests: number, openMetrics = false): string {
+  const counter = openMetrics ? 'app_requests' : 'app_requests_total';
   return [
-    '# HELP app_requests_total Requests served.',
-    '# TYPE app_requests_total counter',
+    `# HELP ${counter} Requests served.`,
+    `# TYPE ${counter} counter`,
     `app_requests_total{route="/"} ${requests}`,
     '# HELP app_request_seconds Time to serve a request.',
     '# TYPE app_request_seconds histogram',
@@ -26,23 +30,7 @@ export function appMetricsText(requests: number): string {
     'app_request_seconds_bucket{le="+Inf"} 4',
     'app_request_seconds_sum 0.9',
     'app_request_seconds_count 4',
-    '',
-  ].join('\n');
-}
-
-function openMetricsText(requests: number): string {
-  return [
-    '# HELP app_requests Requests served.',
-    '# TYPE app_requests counter',
-    `app_requests_total{route="/"} ${requests}`,
-    '# HELP app_request_seconds Time to serve a request.',
-    '# TYPE app_request_seconds histogram',
-    'app_request_seconds_bucket{le="0.1"} 3',
-    'app_request_seconds_bucket{le="1"} 4',
-    'app_request_seconds_bucket{le="+Inf"} 4',
-    'app_request_seconds_sum 0.9',
-    'app_request_seconds_count 4',
-    '# EOF',
+    ...(openMetrics ? ['# EOF'] : []),
     '',
   ].join('\n');
 }
@@ -66,7 +54,7 @@ export async function startMetricsApp(options: { requests?: number; path?: strin
       res.writeHead(200, {
         'content-type': openMetrics ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
       });
-      res.end(openMetrics ? openMetricsText(options.requests ?? 5) : appMetricsText(options.requests ?? 5));
+      res.end(appMetricsText(options.requests ?? 5, openMetrics));
     };
     if (answer.delayMs) setTimeout(reply, answer.delayMs);
     else reply();

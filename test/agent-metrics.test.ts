@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAgentMetrics } from '../src/agent-metrics/metrics.js';
 import { initialState, step, type Event, type Policy, type State } from '../src/supervisor/machine.js';
+import { sampleValues } from './helpers/metrics.js';
 
 const policy: Policy = { backoffMs: 100, maxBackoffMs: 1000, limit: 3, stableAfterMs: 60_000, drainTimeMs: 0, stopTimeoutMs: 1000, app: false };
 
@@ -17,15 +18,7 @@ function drive(events: readonly Event[], observe: (state: State, previous: State
   return state;
 }
 
-async function values(text: Promise<string>): Promise<Map<string, number>> {
-  const map = new Map<string, number>();
-  for (const line of (await text).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    map.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return map;
-}
+const values = async (text: Promise<string>) => sampleValues(await text);
 
 describe("kuma-dp's own metrics", () => {
   it('count restarts and crashes by cause, and tell whether Envoy is up, live and for how long', async () => {

@@ -9,18 +9,13 @@ import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 import { startMetricsApp } from '../stand-ins/metrics-app.js';
 import { writeScenario } from '../stand-ins/scenario.js';
 import { agentEnv, startAgent, tempDir, waitUntil } from './helpers/agent.js';
+import { sampleValues } from './helpers/metrics.js';
 import { unixGet } from './helpers/unix-http.js';
 
 async function metricValues(socket: string, urlPath = '/metrics'): Promise<Map<string, number>> {
   const answer = await unixGet(socket, urlPath);
   assert.equal(answer.status, 200);
-  const values = new Map<string, number>();
-  for (const line of answer.body.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
+  return sampleValues(answer.body);
 }
 
 async function runDataplane(extraArgs: string[] = []) {

@@ -185,6 +185,8 @@ class Parser {
       const d = this.peek();
       if (!(isLetter(d) || isDigit(d) || (metric && d === 58))) break;
     }
+    // A histogram's twenty bucket lines each name `le`: no new string for it.
+    if (this.pos - start === 2 && c === 108 && this.text.charCodeAt(start + 1) === 101) return 'le';
     return this.text.slice(start, this.pos);
   }
 
@@ -250,9 +252,13 @@ class Parser {
     return { family, role: 'value' };
   }
 
+  /** A line's labels as read; copied only into a new metric (a histogram's twenty bucket lines make one). */
+  private readonly scratch: string[] = [];
+
   private parseSample(unbracedName: string | undefined): void {
     let target = unbracedName === undefined ? undefined : this.familyFor(unbracedName);
-    const labels: string[] = [];
+    const labels = this.scratch;
+    labels.length = 0;
     let bound: number | undefined;
     let inBraces = unbracedName === undefined;
     if (!inBraces) {
@@ -341,9 +347,9 @@ class Parser {
     this.record(family, role, labels, bound, value, timestamp);
   }
 
-  private record(family: Family, role: Role, labels: string[], bound: number | undefined, value: number, timestamp: string | undefined): void {
+  private record(family: Family, role: Role, labels: readonly string[], bound: number | undefined, value: number, timestamp: string | undefined): void {
     if (family.type !== 'summary' && family.type !== 'histogram') {
-      const metric: Metric = { labels, value, sum: 0, count: 0 };
+      const metric: Metric = { labels: labels.slice(), value, sum: 0, count: 0 };
       if (timestamp !== undefined) metric.timestamp = timestamp;
       family.metrics.push(metric);
       return;
@@ -354,11 +360,11 @@ class Parser {
       const key = groupKey(family.name, labels);
       metric = this.grouped.get(key);
       if (!metric) {
-        metric = { labels, value: 0, sum: 0, count: 0, points: [] };
+        metric = { labels: labels.slice(), value: 0, sum: 0, count: 0, points: [] };
         this.grouped.set(key, metric);
         family.metrics.push(metric);
       }
-      this.lastGroup = { family, labels, metric };
+      this.lastGroup = { family, labels: metric.labels, metric };
     }
     if (timestamp !== undefined) metric.timestamp = timestamp;
     const histogram = family.type === 'histogram';

@@ -32,26 +32,28 @@ function labelText(labels: readonly string[]): string {
   return text;
 }
 
-/** Bounds and quantiles repeat on every histogram and summary: each is formatted once. */
-const formattedBounds = new Map<number, string>();
+/** `0.5"}`: the end of a bucket's or quantile's labels, the same on every histogram. */
+const closings = new Map<number, string>();
 
-function formatBound(bound: number): string {
-  let text = formattedBounds.get(bound);
+function closing(bound: number): string {
+  let text = closings.get(bound);
   if (text === undefined) {
-    text = formatGoFloat(bound);
-    if (formattedBounds.size < 1000) formattedBounds.set(bound, text);
+    text = `${formatGoFloat(bound)}"}`;
+    if (closings.size < 1000) closings.set(bound, text);
   }
   return text;
 }
 
 /**
  * Writes the lines of one metric; a name that is not a legacy name goes inside the braces. What
- * comes before the value is built once per kind of line (a histogram has twenty bucket lines).
+ * comes before the value is built once per kind of line (a histogram has twenty bucket lines),
+ * and the lines are joined once: a large scrape makes little garbage.
  */
 class Lines {
-  out = '';
+  readonly parts: string[] = [];
   private readonly stamp: string;
-  private readonly heads = new Map<string, string>();
+  /** Heads built so far, by suffix and extra label (string constants, compared by identity). */
+  private readonly heads: Array<{ suffix: string; extra: string; head: string }> = [];
 
   constructor(
     private readonly name: string,
@@ -59,41 +61,41 @@ class Lines {
     private readonly labels: string,
     timestamp: string | undefined,
   ) {
-    this.stamp = timestamp === undefined ? '' : ` ${BigInt(timestamp)}`;
+    this.stamp = timestamp === undefined ? '\n' : ` ${BigInt(timestamp)}\n`;
   }
 
   /** `name_suffix{labels` plus `,extra="` when there is an extra label: the line up to the extra label's value. */
   private head(suffix: string, extra: string): string {
-    const key = `${suffix}:${extra}`;
-    let head = this.heads.get(key);
-    if (head === undefined) {
-      const inner = this.labels && extra ? `${this.labels},${extra}="` : this.labels || (extra && `${extra}="`);
-      if (this.legacy) head = inner ? `${this.name}${suffix}{${inner}` : `${this.name}${suffix}`;
-      else head = `{"${escape(this.name + suffix, true)}"${inner ? `,${inner}` : ''}`;
-      this.heads.set(key, head);
-    }
+    for (const known of this.heads) if (known.suffix === suffix && known.extra === extra) return known.head;
+    const inner = this.labels && extra ? `${this.labels},${extra}="` : this.labels || (extra && `${extra}="`);
+    let head: string;
+    if (this.legacy) head = inner ? `${this.name}${suffix}{${inner}` : `${this.name}${suffix}`;
+    else head = `{"${escape(this.name + suffix, true)}"${inner ? `,${inner}` : ''}`;
+    if (!extra) head += this.labels || !this.legacy ? '} ' : ' ';
+    this.heads.push({ suffix, extra, head });
     return head;
   }
 
-  add(suffix: string, value: number, extra = '', extraValue = 0): void {
-    const head = this.head(suffix, extra);
-    const close = extra ? `${formatBound(extraValue)}"}` : this.labels || !this.legacy ? '}' : '';
-    this.out += `${head}${close} ${formatGoFloat(value)}${this.stamp}\n`;
+  add(suffix: string, value: number): void {
+    this.parts.push(this.head(suffix, ''), formatGoFloat(value), this.stamp);
+  }
+
+  addWithBound(suffix: string, extra: string, bound: number, value: number): void {
+    this.parts.push(this.head(suffix, extra), closing(bound), ' ', formatGoFloat(value), this.stamp);
   }
 }
 
 /** A histogram's or summary's points in ascending order (Go's order is its map's, random). */
-function* ascending(points: readonly number[] | undefined): Iterable<[number, number]> {
-  if (!points) return;
+function ascending(points: readonly number[] | undefined): readonly number[] {
+  if (!points) return [];
   for (let i = 2; i < points.length; i += 2) {
     if (points[i]! < points[i - 2]!) {
       const pairs: Array<[number, number]> = [];
       for (let j = 0; j < points.length; j += 2) pairs.push([points[j]!, points[j + 1]!]);
-      yield* pairs.sort((a, b) => a[0] - b[0]);
-      return;
+      return pairs.sort((a, b) => a[0] - b[0]).flat();
     }
   }
-  for (let i = 0; i < points.length; i += 2) yield [points[i]!, points[i + 1]!];
+  return points;
 }
 
 /**
@@ -109,7 +111,7 @@ export function writeFamilyTo(sink: (text: string) => void, family: Family): voi
   for (const metric of family.metrics) {
     const lines = new Lines(name, legacy, labelText(metric.labels), metric.timestamp);
     writeMetric(lines, family, metric);
-    sink(lines.out);
+    sink(lines.parts.join(''));
   }
 }
 
@@ -125,16 +127,12 @@ function writeMetric(lines: Lines, family: Family, metric: Metric): void {
     lines.add('', metric.value);
     return;
   }
-  let infinity = false;
-  for (const [bound, value] of ascending(metric.points)) {
-    if (family.type === 'summary') {
-      lines.add('', value, 'quantile', bound);
-    } else {
-      lines.add('_bucket', value, 'le', bound);
-      infinity ||= bound === Infinity;
-    }
+  const points = ascending(metric.points);
+  const summary = family.type === 'summary';
+  for (let i = 0; i < points.length; i += 2) {
+    lines.addWithBound(summary ? '' : '_bucket', summary ? 'quantile' : 'le', points[i]!, points[i + 1]!);
   }
-  if (family.type === 'histogram' && !infinity) lines.add('_bucket', metric.count, 'le', Infinity);
+  if (!summary && points[points.length - 2] !== Infinity) lines.addWithBound('_bucket', 'le', Infinity, metric.count);
   lines.add('_sum', metric.sum);
   lines.add('_count', metric.count);
 }
