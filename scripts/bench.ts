@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startControlPlane } from '../stand-ins/control-plane.js';
 import { repoRoot } from '../stand-ins/paths.js';
 import { agentEntry } from './bench/agent.js';
-import { BACKOFF_MS, DRAIN_MS, idleRuns, lifecycleRun, scaleRun, type LifecycleRun } from './bench/figures.js';
+import { BACKOFF_MS, DRAIN_MS, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
 import { metricsIdleRuns, scrapeRun } from './bench/metrics.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';
 import { table, writeResults, type Figure } from './bench/report.js';
@@ -15,6 +15,8 @@ import { median, round } from './bench/stats.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 20);
 const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3);
+/** The bookinfo host: six dataplanes. */
+const FLEET_SMALL = 6;
 const SETTLE_MS = 5000;
 const CPU_WINDOW_MS = 10_000;
 const SCRAPE_SERIES = 10_000;
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     progress(`figures 2, 3: ${RUNS} idle agents and ${RUNS} idle bare Node processes, ${SETTLE_MS / 1000}s + 2 × ${CPU_WINDOW_MS / 1000}s`);
     const idle = await idleRuns(cp.url, RUNS, SETTLE_MS, CPU_WINDOW_MS);
 
-    progress(`figure 7: ${SCRAPES} merged scrapes of an Envoy with ${SCRAPE_SERIES} more series, and as many direct fetches`);
+    progress(`figure 9: ${SCRAPES} merged scrapes of an Envoy with ${SCRAPE_SERIES} more series, and as many direct fetches`);
     const scrape = await scrapeRun(cp.url, SCRAPE_SERIES, SCRAPES);
     progress(`figure 2m: ${RUNS} idle agents with the metrics parts and ${RUNS} with --no-metrics, ${SETTLE_MS / 1000}s`);
     const metricsIdle = await metricsIdleRuns(cp.url, RUNS, SETTLE_MS);
@@ -95,6 +97,17 @@ async function main(): Promise<void> {
     for (let i = 1; i <= SCALE_RUNS; i++) {
       progress(`figure 6: ${SCALE} agents at once, run ${i}/${SCALE_RUNS}`);
       scale.push(await scaleRun(cp.url, SCALE, SETTLE_MS));
+    }
+
+    const small = [];
+    const fleetSmall: FleetRun[] = [];
+    const fleetLarge: FleetRun[] = [];
+    for (let i = 1; i <= SCALE_RUNS; i++) {
+      progress(`figure 7: ${FLEET_SMALL} separate agents, then one agent with ${FLEET_SMALL} dataplanes, run ${i}/${SCALE_RUNS}`);
+      small.push(await scaleRun(cp.url, FLEET_SMALL, SETTLE_MS));
+      fleetSmall.push(await fleetRun(cp.url, FLEET_SMALL, SETTLE_MS));
+      progress(`figure 8: one agent with ${SCALE} dataplanes, run ${i}/${SCALE_RUNS}`);
+      fleetLarge.push(await fleetRun(cp.url, SCALE, SETTLE_MS));
     }
 
     const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
@@ -130,10 +143,20 @@ async function main(): Promise<void> {
         `${SCALE} agents + ${SCALE} fake Envoys on ${os.availableParallelism()} CPUs`),
       ratioFigure('6b', `${SCALE} agents at once: total agent RSS`, 'MB', scale.map((r) => r.totalAgentRssBytes / MB),
         scale.map((r) => r.totalBareRssBytes / MB), `${SCALE}× idle node`, undefined),
+      ratioFigure('7a', `Fleet of ${FLEET_SMALL}: all Envoys live`, 'ms', fleetSmall.map((r) => r.allLiveMs),
+        small.map((r) => r.allLiveMs), `${FLEET_SMALL} separate agents`, undefined, 'one agent with --dataplanes-dir'),
+      ratioFigure('7b', `Fleet of ${FLEET_SMALL}: agent RSS`, 'MB', fleetSmall.map((r) => r.rssBytes / MB),
+        small.map((r) => r.totalAgentRssBytes / MB), `${FLEET_SMALL} separate agents`, undefined),
+      ratioFigure('8a', `Fleet of ${SCALE}: all Envoys live`, 'ms', fleetLarge.map((r) => r.allLiveMs),
+        scale.map((r) => r.allLiveMs), `${SCALE} separate agents`, 0.33, 'goal: at least 3× sooner'),
+      ratioFigure('8b', `Fleet of ${SCALE}: agent RSS`, 'MB', fleetLarge.map((r) => r.rssBytes / MB),
+        idle.map((r) => r.agentRssBytes / MB), 'one idle single-dataplane agent', 2),
+      ratioFigure('8c', `Fleet of ${SCALE}: agent RSS against ${SCALE} agents`, 'MB', fleetLarge.map((r) => r.rssBytes / MB),
+        scale.map((r) => r.totalAgentRssBytes / MB), `${SCALE} separate agents`, undefined),
     ];
 
     figures.push(
-      ratioFigure('7', `Merged scrape, Envoy with ${scrape.series} series`, 'ms', scrape.mergedMs, scrape.directMs, "Envoy's text fetched directly", 2,
+      ratioFigure('9', `Merged scrape, Envoy with ${scrape.series} series`, 'ms', scrape.mergedMs, scrape.directMs, "Envoy's text fetched directly", 2,
         "GET /metrics on the metrics socket (Envoy's text fetched, parsed, rewritten, joined with kuma-dp's own) against GET /stats?format=prometheus on the fake Envoy, in turn"),
     );
     const rendered = table(figures);

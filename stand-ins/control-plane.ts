@@ -1,12 +1,11 @@
-// A stand-in for kuma-cp's bootstrap endpoint, built from /work/shared/CONTRACTS.md §1: the 0.2
+// A stand-in for kuma-cp's bootstrap endpoint, built from ../shared/CONTRACTS.md §1: the 0.2
 // "bootstrap server" (legacy) and the 1.0+ "DP server" (modern), with the failure answers
 // kuma-dp must tell apart.
-import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { legacyBootstrapPath, modernBootstrapPath } from './paths.js';
+import { buildBootstrap } from './bootstraps.js';
 
 export type Generation = 'modern' | 'legacy';
 
@@ -23,7 +22,13 @@ export type Mode =
   /** 200 with a body that is no bootstrap. */
   | 'garbage'
   /** The first `times` bootstrap requests (counted from setMode) get `status`, later ones succeed. */
-  | { kind: 'fail-times'; times: number; status: 500 | 404 };
+  | { kind: 'fail-times'; times: number; status: 500 | 404 }
+  /** Hostile: 200 and headers at once, then the body one byte every `intervalMs`, never ending. */
+  | { kind: 'trickle'; intervalMs: number }
+  /** Hostile: a 200 JSON answer of `bytes` bytes, streamed. */
+  | { kind: 'oversized'; bytes: number }
+  /** Hostile: 422 with a text that quotes the request's dataplane token. */
+  | 'echo-token';
 
 export interface RecordedRequest {
   method: string;
@@ -41,7 +46,7 @@ export interface ControlPlaneOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
-  /** YAML to serve, or a function of the parsed request body; default the shared golden file for the generation. */
+  /** YAML to serve, or a function of the parsed request body; default the generation's bootstrap from stand-ins/bootstraps.ts. */
   bootstrap?: string | ((body: Record<string, unknown>) => string);
   mode?: Mode;
   /** When set, only these dataplane names get a bootstrap; others get 404 with an empty body. */
@@ -76,11 +81,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The golden bootstrap a real CP of that generation sends (see testdata/kuma-cp/README.md). */
-export function sharedBootstrap(generation: Generation): string {
-  return readFileSync(generation === 'modern' ? modernBootstrapPath : legacyBootstrapPath, 'utf8');
-}
-
 const PAGE_NOT_FOUND = '404: Page Not Found';
 
 // With a Dataplane template the name comes from the resource, as in kuma-cp.
@@ -99,7 +99,7 @@ function dataplaneName(body: Record<string, unknown>): unknown {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { generation } = options;
   const host = options.host ?? '127.0.0.1';
-  const bootstrapFor = typeof options.bootstrap === 'function' ? options.bootstrap : () => (options.bootstrap as string | undefined) ?? sharedBootstrap(generation);
+  const bootstrapFor = typeof options.bootstrap === 'function' ? options.bootstrap : () => (options.bootstrap as string | undefined) ?? buildBootstrap(generation);
   const sidecar = options.kumaSidecarConfiguration ?? defaultSidecarConfiguration;
   const requests: RecordedRequest[] = [];
   const waiters = new Set<() => void>();
@@ -134,6 +134,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     return send(res, 200, '<html><body><h1>Welcome to nginx!</h1></body></html>\n', 'text/html');
   }
 
+  function trickle(res: ServerResponse, intervalMs: number): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{');
+    const timer = setInterval(() => res.write(' '), intervalMs);
+    res.on('close', () => clearInterval(timer));
+  }
+
+  function sendOversized(res: ServerResponse, bytes: number): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = chunk.subarray(0, Math.min(left, chunk.length));
+        left -= piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('error', () => {});
+    pump();
+  }
+
   function handleBootstrap(req: IncomingMessage, res: ServerResponse, recorded: RecordedRequest): void {
     if (typeof mode === 'object' && mode.kind === 'fail-times' && failuresLeft > 0) {
       failuresLeft--;
@@ -146,6 +169,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (mode === 'bad-request') return send(res, 400, 'bad request');
     if (mode === 'error') return send(res, 500);
     if (mode === 'garbage') return sendGarbage(req, res);
+    if (typeof mode === 'object' && mode.kind === 'trickle') return trickle(res, mode.intervalMs);
+    if (typeof mode === 'object' && mode.kind === 'oversized') return sendOversized(res, mode.bytes);
+    if (mode === 'echo-token') {
+      const token = (recorded.body as { dataplaneToken?: unknown } | null)?.dataplaneToken;
+      return send(res, 422, `token ${String(token)} is not valid for this dataplane`);
+    }
 
     const body = recorded.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return send(res, 400);

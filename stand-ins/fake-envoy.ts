@@ -1,4 +1,4 @@
-// A stand-in for the envoy binary, built from /work/shared/CONTRACTS.md §2: same command line,
+// A stand-in for the envoy binary, built from ../shared/CONTRACTS.md §2: same command line,
 // exit codes, signals and admin API as Envoy 1.34, with xDS and crashes simulated. See the
 // FAKE_ENVOY_* variables below for the knobs tests turn, and FAKE_ENVOY_SCENARIO for what kuma-cp
 // would have configured (scenario.ts).

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Walks up from this file (src or dist) to the directory holding kuma-dp's package.json.
@@ -16,6 +16,3 @@ function findRepoRoot(): string {
 
 export const repoRoot = findRepoRoot();
 export const fakeEnvoyBin = join(repoRoot, 'stand-ins', 'bin', 'envoy');
-export const sharedTestdata = resolve(repoRoot, '..', 'shared', 'testdata', 'kuma-cp');
-export const modernBootstrapPath = join(sharedTestdata, 'modern-bootstrap.yaml');
-export const legacyBootstrapPath = join(sharedTestdata, 'v0.2-bootstrap.yaml');

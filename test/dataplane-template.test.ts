@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -87,6 +87,40 @@ describe('Dataplane templates: rendering and checks', () => {
     assert.throws(() => loadDataplaneResource({ read, vars: { a: 'b' } }), userError(/--dataplane-var needs a template/));
     assert.equal(loadDataplaneResource({ read }), undefined);
     assert.throws(() => loadDataplaneResource({ read, file: '/nonexistent/dp.yaml' }), userError(/cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/));
+  });
+});
+
+describe('Dataplane templates a hostile or careless input can bring', () => {
+  it('refuses YAML 1.1 tags such as !!binary, which have no JSON form kuma-cp would read as meant', () => {
+    const base = 'type: Dataplane\nname: web\nmesh: demo\n';
+    assert.throws(() => renderDataplane(`${base}networking: {address: !!binary MTAuMC4wLjc=}\n`, {}, 't'), userError(/^t: the YAML tag !!binary \(line 4, column 23\) is not allowed/));
+    assert.throws(() => renderDataplane(`${base}tags: !!set {a: null}\n`, {}, 't'), userError(/^t: the YAML tag !!set /));
+    assert.throws(() => renderDataplane(`${base}x: !custom v\n`, {}, 't'), userError(/^t: the YAML tag !custom /));
+    assert.equal(JSON.parse(renderDataplane(`${base}port: !!str 9080\n`, {}, 't').json).port, '9080');
+  });
+
+  it('holds name and mesh to the rules kuma-cp applies', () => {
+    assert.throws(() => renderDataplane('type: Dataplane\nname: ../../etc\nmesh: demo\n', {}, 't'), userError(/^invalid name in t "\.\.\/\.\.\/etc": kuma-cp accepts/));
+    assert.throws(() => renderDataplane('type: Dataplane\nname: Web_1\nmesh: demo\n', {}, 't'), userError(/^invalid name in t "Web_1"/));
+    assert.throws(() => renderDataplane('type: Dataplane\nname: web\nmesh: "a/b"\n', {}, 't'), userError(/^invalid mesh in t "a\/b"/));
+    assert.equal(renderDataplane('type: Dataplane\nname: web-1.ns\nmesh: old_mesh\n', {}, 't').mesh, 'old_mesh');
+  });
+
+  it('refuses a template file over 1 MiB, a FIFO or a device, at once and with one line', async () => {
+    const dir = tempDir();
+    const big = path.join(dir, 'big.yaml');
+    writeFileSync(big, `type: Dataplane\nname: web\nmesh: demo\nx: "${'x'.repeat(1024 * 1024)}"\n`);
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const [file, reason] of [
+      [big, 'larger than 1 MiB'],
+      [fifo, 'not a regular file'],
+      ['/dev/zero', 'not a regular file'],
+    ]) {
+      const result = await runAgent(['run', '-d', file!], { env: agentEnv({ KUMA_CONTROL_PLANE_URL: 'http://127.0.0.1:1' }), timeoutMs: 10_000 });
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `kuma-dp: cannot read --dataplane-file ${file}: ${reason}\n`);
+    }
   });
 });
 

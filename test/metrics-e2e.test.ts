@@ -64,7 +64,7 @@ describe('kuma-dp run serves metrics', () => {
     const before = await metricValues(socket);
     assert.equal(before.get('app_requests_total{route="/"}'), 11);
     assert.equal(before.get('envoy_cluster_upstream_rq_total{envoy_cluster_name="redis_kuma-demo_svc_6379",kuma_io_mesh_traffic="true"}'), 203);
-    assert.equal(before.get('envoy_cluster_upstream_rq_total{envoy_cluster_name="system_ads"}'), 1, "the bootstrap's cluster, not mesh traffic");
+    assert.equal(before.get('envoy_cluster_upstream_rq_total{envoy_cluster_name="kuma_ads"}'), 1, "the bootstrap's ADS cluster (kuma:ads), not mesh traffic");
     assert.equal(before.get('kuma_dp_envoy_restarts_total'), 0);
     assert.equal(before.get('kuma_dp_envoy_up'), 1);
     assert.equal(before.get('kuma_dp_envoy_live'), 1);

@@ -46,6 +46,7 @@ describe('the merged scrape rewrites Envoy as Kuma does', () => {
     assert.deepEqual([...staticClusterNames(modern)], ['system_access_log_sink', 'system_ads']);
     assert.deepEqual([...staticClusterNames('static_resources:\n  clusters:\n  - name: ads_cluster\n')], ['ads_cluster']);
     assert.deepEqual([...staticClusterNames('admin: {}\n')], []);
+    assert.deepEqual([...staticClusterNames('staticResources:\n  clusters:\n  - name: kuma:ads\n')], ['kuma:ads', 'kuma_ads'], 'as Envoy writes it in stat tags too');
     const text = '# TYPE c counter\nc{envoy_cluster_name="ads_cluster"} 1\n';
     assert.deepEqual(lines(merge(text)), ['c{envoy_cluster_name="ads_cluster"} 1'], 'v2.14 names are known by default');
     assert.deepEqual(lines(merge(text, staticClusterNames(modern))), ['c{envoy_cluster_name="ads_cluster",kuma_io_mesh_traffic="true"} 1']);

@@ -1,24 +1,51 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
-import { startReadinessServer } from '../src/readiness/server.js';
+import { READINESS_IDLE_TIMEOUT_MS, READINESS_MAX_CONNECTIONS, startReadinessServer } from '../src/readiness/server.js';
+import type { Readiness } from '../src/runtime/readiness.js';
 import { runAgent, agentEnv, waitUntil } from './helpers/agent.js';
 import { readinessAnswer, recordReadiness, startDataplane } from './helpers/readiness.js';
 import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 
 describe('readiness server', () => {
-  it('answers /ready from the state it was given, and nothing else', async (t) => {
-    const server = await startReadinessServer({ port: 0 });
+  it('answers /ready and /ready/<mesh>/<name> from the state it is given, /status as JSON, and nothing else', async (t) => {
+    let current: Readiness = 'NOT_READY';
+    const server = await startReadinessServer({
+      port: 0,
+      readiness: (path) => (path === '' ? current : path === 'demo/web' ? 'READY' : undefined),
+      status: () => ({ dataplanes: [] }),
+    });
     t.after(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
     assert.equal(await readinessAnswer(server.port), '503 NOT_READY');
-    server.set('READY');
+    current = 'READY';
     assert.equal(await readinessAnswer(server.port), '200 READY');
-    server.set('TERMINATING');
+    current = 'TERMINATING';
     assert.equal(await readinessAnswer(server.port), '503 TERMINATING');
+    assert.equal((await fetch(`${url}/ready/demo/web`)).status, 200);
+    assert.equal((await fetch(`${url}/ready/demo/other`)).status, 404);
+    assert.deepEqual(await (await fetch(`${url}/status`)).json(), { dataplanes: [] });
     assert.equal((await fetch(`${url}/other`)).status, 404);
     assert.equal((await fetch(`${url}/ready`, { method: 'POST' })).status, 405);
+  });
+
+  it(`holds at most ${READINESS_MAX_CONNECTIONS} connections and closes idle ones, so a flood cannot exhaust descriptors`, async (t) => {
+    const server = await startReadinessServer({ port: 0, readiness: () => 'READY' });
+    t.after(() => server.close());
+    const sockets = Array.from({ length: 200 }, () => {
+      const socket = connect(server.port, '127.0.0.1');
+      const state = { socket, closed: false };
+      socket.on('error', () => {});
+      socket.on('close', () => (state.closed = true));
+      return state;
+    });
+    t.after(() => sockets.forEach((s) => s.socket.destroy()));
+    // Connections over the cap are closed at once.
+    await waitUntil(() => sockets.filter((s) => s.closed).length >= 200 - READINESS_MAX_CONNECTIONS, 5000, 'connections over the cap to be closed');
+    // Idle ones (no request, or a request that never ends) are closed after the idle timeout.
+    await waitUntil(() => sockets.every((s) => s.closed), 3 * READINESS_IDLE_TIMEOUT_MS + 2000, 'idle connections to be closed');
+    assert.equal(await readinessAnswer(server.port), '200 READY');
   });
 
   it('refuses a taken port with a one-line error naming the flag', async (t) => {
@@ -26,7 +53,7 @@ describe('readiness server', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     t.after(() => holder.close());
     const port = (holder.address() as { port: number }).port;
-    await assert.rejects(startReadinessServer({ port }), (error: Error) => {
+    await assert.rejects(startReadinessServer({ port, readiness: () => 'READY' }), (error: Error) => {
       assert.ok(error instanceof UserError);
       assert.match(error.message, new RegExp(`^readiness port ${port} is already in use on 127\\.0\\.0\\.1: .*--readiness-port`));
       return true;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
-import { freePort, sharedBootstrap, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
+import { buildBootstrap } from '../stand-ins/bootstraps.js';
+import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
 import { fakeEnvoyBin } from '../stand-ins/paths.js';
 
@@ -16,10 +17,10 @@ async function controlPlane(options: Parameters<typeof startControlPlane>[0]): P
   return cp;
 }
 
-/** The modern golden bootstrap with its admin port moved to a free one, so parallel tests do not clash. */
+/** A modern bootstrap whose admin port is a free one, so parallel tests do not clash. */
 async function modernWithFreeAdmin(): Promise<{ yaml: string; port: number }> {
   const port = await freePort();
-  return { yaml: sharedBootstrap('modern').replace('portValue: 1234', `portValue: ${port}`), port };
+  return { yaml: buildBootstrap('modern', { adminPort: port }), port };
 }
 
 async function waitForStart(dir: string): Promise<StartRecord> {
@@ -77,7 +78,7 @@ describe('kuma-dp run against a modern control plane', () => {
     assert.equal(statSync(path.dirname(configPath)).mode & 0o777, 0o711, "the work dir: 0711 as Go kuma-dp makes it");
 
     // The admin address is the only change to what the control plane sent.
-    const diff = lineDiff(sharedBootstrap('modern'), envoy.config!);
+    const diff = lineDiff(buildBootstrap('modern'), envoy.config!);
     assert.deepEqual(diff, { removed: ['      portValue: 1234'], added: [`      portValue: ${adminPort}`] });
     const override = await agent.waitFor((l) => l.event === 'admin-address-set' && l.controlPlaneAdmin !== null);
     assert.equal(override.controlPlaneAdmin, '127.0.0.1:1234');
@@ -148,14 +149,14 @@ describe('kuma-dp run against a 0.2 control plane', () => {
     await agent.waitFor('envoy-live');
     const body = cp.requests[0]!.body as Record<string, unknown>;
     assert.deepEqual([body.mesh, body.name, body.adminPort], ['default', 'dp-1', adminPort]);
-    const diff = lineDiff(sharedBootstrap('legacy'), envoy.config!);
+    const diff = lineDiff(buildBootstrap('legacy'), envoy.config!);
     assert.deepEqual(diff, { removed: ['      portValue: 9901'], added: [`      portValue: ${adminPort}`] });
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
   });
 
   it('adds 127.0.0.1:9901 when the bootstrap has no admin block', async () => {
-    const withoutAdmin = sharedBootstrap('legacy').replace(/^admin:\n(?: .*\n)+/, '');
+    const withoutAdmin = buildBootstrap('legacy', { adminPort: 0 });
     assert.ok(!withoutAdmin.includes('admin:'));
     const cp = await controlPlane({ generation: 'legacy', bootstrap: withoutAdmin });
     const record = tempDir();
@@ -240,6 +241,15 @@ describe('kuma-dp run refuses bad input before anything starts', () => {
     { name: 'an admin port out of range', args: ['run', '--admin-port', '70000'], message: /invalid --admin-port "70000"/ },
     { name: 'an admin port from the environment', args: ['run'], env: { KUMA_DATAPLANE_ADMIN_PORT: '0' }, message: /invalid KUMA_DATAPLANE_ADMIN_PORT "0"/ },
     { name: 'an unknown duration', args: ['run', '--drain-time', 'soon'], message: /invalid --drain-time "soon": expected a duration/ },
+    { name: 'a drain time longer than a timer can hold', args: ['run', '--drain-time', '600h'], message: /invalid --drain-time "600h": longer than kuma-dp can wait \(at most 596h/ },
+    { name: 'a stop timeout longer than a timer can hold', args: ['run', '--envoy-stop-timeout', '99999999999999999999h'], message: /invalid --envoy-stop-timeout "99999999999999999999h": longer than kuma-dp can wait/ },
+    { name: 'a retry backoff longer than a timer can hold', args: ['run'], env: { KUMA_CONTROL_PLANE_RETRY_BACKOFF: '600h' }, message: /invalid KUMA_CONTROL_PLANE_RETRY_BACKOFF "600h": longer than kuma-dp can wait/ },
+    { name: 'a name that climbs out of a directory', args: ['run', '--name', '../../etc/x'], message: /^kuma-dp: invalid --name "\.\.\/\.\.\/etc\/x": kuma-cp accepts only lowercase letters, digits, '-' and '\.'/ },
+    { name: 'a mesh with a slash', args: ['run', '--mesh', 'a/b'], message: /^kuma-dp: invalid --mesh "a\/b": kuma-cp accepts only lowercase letters, digits, '-', '_' and '\.'$/ },
+    { name: 'a name with control characters, quoted harmlessly', args: ['run'], env: { KUMA_DATAPLANE_NAME: 'web\u001b[2J' }, message: /^kuma-dp: invalid KUMA_DATAPLANE_NAME "web\\u001b\[2J": kuma-cp accepts/ },
+    { name: 'a name longer than kuma-cp allows', args: ['run', '--name', 'a'.repeat(254)], message: /^kuma-dp: invalid --name: longer than 253 characters$/ },
+    { name: 'a repeated --name', args: ['run', '--name', 'a', '--name', 'b'], message: /^kuma-dp: --name is given 2 times: give it once$/ },
+    { name: 'a concurrency past what Envoy reads', args: ['run', '--concurrency', '99999999999999999999'], message: /^kuma-dp: invalid --concurrency "99999999999999999999": expected a whole number from 0 to 4294967295$/ },
     { name: 'a bad retry backoff', args: ['run'], env: { KUMA_CONTROL_PLANE_RETRY_BACKOFF: '3 seconds' }, message: /invalid KUMA_CONTROL_PLANE_RETRY_BACKOFF/ },
     { name: 'a scheme other than http or https', args: ['run', '--cp-address', 'ftp://cp:5678'], message: /invalid --cp-address "ftp:\/\/cp:5678": scheme must be http or https/ },
     { name: 'an unknown proxy type', args: ['run', '--proxy-type', 'gateway'], message: /invalid --proxy-type "gateway": expected one of dataplane, ingress, egress/ },

@@ -1,4 +1,5 @@
-// The agent's tests trust the stand-ins; these checks hold them to /work/shared/CONTRACTS.md.
+// The agent's tests trust the stand-ins; these checks hold them to CONTRACTS.md (beside the project, in
+// ../shared). conformance/bootstraps.test.ts holds the built bootstraps to Kuma's golden files.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startControlPlane, type Mode } from '../stand-ins/control-plane.js';
 import { readAdminLog, readSignalLog, readStarts } from '../stand-ins/envoy-records.js';
-import { fakeEnvoyBin, legacyBootstrapPath, modernBootstrapPath, repoRoot } from '../stand-ins/paths.js';
+import { parse as parseYaml } from 'yaml';
+import { buildBootstrap } from '../stand-ins/bootstraps.js';
+import { fakeEnvoyBin, repoRoot } from '../stand-ins/paths.js';
 
 interface Envoy {
   child: ChildProcess;
@@ -122,9 +125,16 @@ describe('fake envoy', () => {
     assert.deepEqual(await validate.exited, { code: 0, signal: null });
     assert.equal(validate.stdout(), `configuration '${config}' OK\n`);
 
-    for (const file of [modernBootstrapPath, legacyBootstrapPath]) {
-      const golden = spawnEnvoy(t, ['--mode', 'validate', '-c', file]);
-      assert.equal((await golden.exited).code, 0, file);
+    for (const [name, yaml] of [
+      ['modern', buildBootstrap('modern')],
+      ['modern, admin on a socket', buildBootstrap('modern', { adminSocket: join(dir, 'admin.sock') })],
+      ['legacy', buildBootstrap('legacy')],
+      ['legacy without admin', buildBootstrap('legacy', { adminPort: 0 })],
+    ]) {
+      const file = join(dir, 'built.yaml');
+      writeFileSync(file, yaml!);
+      const built = spawnEnvoy(t, ['--mode', 'validate', '-c', file]);
+      assert.equal((await built.exited).code, 0, name);
     }
   });
 
@@ -206,7 +216,8 @@ describe('fake envoy', () => {
     const crashEnv = { FAKE_ENVOY_CRASH: 'exit:2', FAKE_ENVOY_CRASH_TIMES: '1', FAKE_ENVOY_RECORD_DIR: dir };
     assert.equal((await spawnEnvoy(t, base, crashEnv).exited).code, 2);
     const survivor = spawnEnvoy(t, base, crashEnv);
-    await sleep(300);
+    // Signal handlers are in place once it serves: a loaded machine may take long to get there.
+    await waitFor(async () => (/starting main dispatch loop/.test(survivor.stderr()) ? true : undefined), 'the survivor to serve', 10_000);
     assert.equal(survivor.child.exitCode, null);
     survivor.child.kill('SIGINT');
     assert.deepEqual(await survivor.exited, { code: 0, signal: null });
@@ -246,24 +257,43 @@ describe('fake envoy', () => {
   });
 });
 
+describe('built bootstraps', () => {
+  test('have the shape CONTRACTS.md gives each generation', () => {
+    const modern = parseYaml(buildBootstrap('modern', { mesh: 'bookinfo', name: 'ratings-v1', token: 'secret', adminPort: 9911 }));
+    assert.deepEqual(modern.admin.address, { socketAddress: { address: '127.0.0.1', portValue: 9911 } });
+    assert.equal(modern.node.id, 'bookinfo.ratings-v1');
+    assert.equal(modern.node.metadata['dataplane.admin.port'], '9911');
+    assert.equal(modern.dynamicResources.adsConfig.apiType, 'DELTA_GRPC');
+    assert.deepEqual(modern.dynamicResources.adsConfig.grpcServices[0].initialMetadata, [{ key: 'authorization', value: 'secret' }]);
+    const socket = parseYaml(buildBootstrap('modern', { adminSocket: '/tmp/kuma-envoy-admin.sock' }));
+    assert.deepEqual(socket.admin.address, { pipe: { path: '/tmp/kuma-envoy-admin.sock' } });
+    assert.equal(socket.node.metadata['dataplane.admin.socketPath'], '/tmp/kuma-envoy-admin.sock');
+
+    const legacy = parseYaml(buildBootstrap('legacy'));
+    assert.deepEqual(legacy.admin, { accessLogPath: '/dev/null', address: { socketAddress: { address: '127.0.0.1', portValue: 9901 } } });
+    assert.equal(legacy.dynamicResources.adsConfig.grpcServices[0].envoyGrpc.clusterName, 'ads_cluster');
+    assert.equal(parseYaml(buildBootstrap('legacy', { adminPort: 0 })).admin, undefined);
+  });
+});
+
 describe('fake control plane', () => {
   const request = { mesh: 'default', name: 'dp-1', proxyType: 'dataplane' };
   const post = (url: string, headers: Record<string, string> = {}, body: string = JSON.stringify(request)) =>
     fetch(`${url}/bootstrap`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
-  test('modern: JSON envelope round-trips the golden bootstrap, YAML without the accept header', async (t) => {
+  test('modern: JSON envelope round-trips the bootstrap, YAML without the accept header', async (t) => {
     const cp = await startControlPlane({ generation: 'modern' });
     t.after(() => cp.close());
     const res = await post(cp.url, { accept: 'application/json' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/json');
     const envelope = (await res.json()) as { bootstrap: string; kumaSidecarConfiguration: unknown };
-    assert.deepEqual(Buffer.from(envelope.bootstrap, 'base64'), readFileSync(modernBootstrapPath));
+    assert.equal(Buffer.from(envelope.bootstrap, 'base64').toString('utf8'), buildBootstrap('modern'));
     assert.deepEqual(envelope.kumaSidecarConfiguration, { networking: { address: '127.0.0.1' }, metrics: { aggregate: [] } });
 
     const yaml = await post(cp.url);
     assert.equal(yaml.headers.get('content-type'), 'text/x-yaml');
-    assert.equal(await yaml.text(), readFileSync(modernBootstrapPath, 'utf8'));
+    assert.equal(await yaml.text(), buildBootstrap('modern'));
 
     assert.equal(cp.requests.length, 2);
     assert.deepEqual(cp.requests[0]!.body, request);
@@ -277,7 +307,7 @@ describe('fake control plane', () => {
     const res = await post(cp.url, { accept: 'application/json' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
-    assert.equal(await res.text(), readFileSync(legacyBootstrapPath, 'utf8'));
+    assert.equal(await res.text(), buildBootstrap('legacy'));
     assert.equal((await post(cp.url, {}, '{not json')).status, 400);
     assert.equal(cp.requests[1]!.body, '{not json');
   });

@@ -179,6 +179,14 @@ describe('supervisor state machine', () => {
     assert.equal(restart.state.consecutiveCrashes, 2);
   });
 
+  it('a process that cannot be started, even the first time, is a crash to retry with backoff', () => {
+    const first = feed([{ type: 'start' }, { type: 'spawn-failed', reason: 'could not start envoy: EMFILE', retryable: true }]);
+    assert.equal(first.state.phase, 'backing-off');
+    assert.equal(first.state.consecutiveCrashes, 1);
+    assert.ok(first.effects.some((e) => e.type === 'set-timer' && e.name === 'restart' && e.ms === policy.backoffMs));
+    assert.ok(!first.effects.some((e) => e.type === 'exit'));
+  });
+
   it('computes restart delays', () => {
     assert.equal(restartDelay(policy, 1), 1000);
     assert.equal(restartDelay(policy, 5), 16_000);

@@ -156,8 +156,10 @@ describe('systemd units', () => {
     render('kuma-dp@.service', 'kuma-dp@.service');
     render('kuma-dp@.service', 'kuma-dp@ratings-v1.service');
     render('app-example.service', 'ratings-v1.service');
+    render('kuma-dp-fleet.service', 'kuma-dp-fleet.service');
     copyFileSync(path.join(dir, 'kuma-dp@.service'), path.join(dir, 'kuma-dp@x.service'));
-    const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...['kuma-dp@ratings-v1.service', 'ratings-v1.service'].map((f) => path.join(dir, f))], {
+    const units = ['kuma-dp@ratings-v1.service', 'ratings-v1.service', 'kuma-dp-fleet.service'];
+    const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...units.map((f) => path.join(dir, f))], {
       encoding: 'utf8',
     });
     assert.equal(result.status, 0, result.stderr);
@@ -174,6 +176,13 @@ describe('systemd units', () => {
     const drain = parseDuration(RUN_SETTINGS.drainTime.default!, 'drain') + parseDuration(RUN_SETTINGS.envoyStopTimeout.default!, 'stop');
     assert.ok(seconds(unitValues(unit, 'TimeoutStopSec')[0]!) > drain, 'TimeoutStopSec is above the drain time plus the stop timeout');
     assert.ok(seconds(unitValues(unit, 'WatchdogSec')[0]!) > 2 * parseDuration(RUN_SETTINGS.envoyRestartMaxBackoff.default!, 'backoff'));
+
+    const fleet = readFileSync(path.join(templates, 'kuma-dp-fleet.service'), 'utf8');
+    for (const key of ['Type', 'NotifyAccess', 'KillMode', 'Restart', 'TimeoutStopSec', 'WatchdogSec']) {
+      assert.deepEqual(unitValues(fleet, key), unitValues(unit, key), `the fleet unit's ${key} is the per-dataplane unit's`);
+    }
+    assert.deepEqual(unitValues(fleet, 'ExecReload'), ['/bin/kill -HUP $MAINPID'], 'reload is SIGHUP: read the directory again');
+    assert.deepEqual(unitValues(fleet, 'Environment'), ['KUMA_DATAPLANES_DIR=/etc/kuma-dp/dataplanes']);
 
     const app = readFileSync(path.join(templates, 'app-example.service'), 'utf8');
     const sidecar = unitValues(app, 'Requires');

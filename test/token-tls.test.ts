@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tlsFailure } from '../src/bootstrap/tls.js';
+import { MAX_TOKEN_FILE_BYTES } from '../src/bootstrap/token.js';
 import { cgroupMemoryLimit } from '../src/system/memory-limit.js';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, type Agent } from './helpers/agent.js';
 import { freePort, startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../stand-ins/control-plane.js';
@@ -256,6 +257,76 @@ describe('dataplane tokens', () => {
       assert.ok(!result.stderr.includes('both-secret'));
       assert.equal(cp.requests.length, sent);
     }
+  });
+});
+
+describe('token files a local user or a mistake can plant', () => {
+  let cp: ControlPlane;
+  before(async () => {
+    cp = await startControlPlane({ generation: 'modern' });
+  });
+  after(() => cp.close());
+  const base = async () => ['run', '--name', 'ratings-v1', '--drain-time', '0s', '--admin-port', String(await freePort())];
+
+  it('refuses a FIFO, a device, an oversized file and a token with a line break inside, at once and with one line', async () => {
+    const dir = tempDir();
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const big = path.join(dir, 'big');
+    writeFileSync(big, 'x'.repeat(MAX_TOKEN_FILE_BYTES + 1));
+    const two = path.join(dir, 'two');
+    writeFileSync(two, 'token-one\ntoken-two\n');
+    for (const [file, message] of [
+      [fifo, /^kuma-dp: the dataplane token file .*fifo is not a regular file: check --dataplane-token-file$/],
+      ['/dev/zero', /^kuma-dp: the dataplane token file \/dev\/zero is not a regular file: check --dataplane-token-file$/],
+      [big, /^kuma-dp: the dataplane token file .*big is larger than 64 KiB: check --dataplane-token-file$/],
+      [two, /^kuma-dp: the dataplane token file .*two holds more than one token: a line break, a space or a control character inside it$/],
+    ] as const) {
+      const sent = cp.requests.length;
+      const result = await runAgent([...(await base()), '--dataplane-token-file', file], { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url }), timeoutMs: 10_000 });
+      assert.equal(result.code, 1, `${file}: ${result.stderr}`);
+      assert.match(result.stderr.trim(), message);
+      assert.equal(result.stderr.trim().split('\n').length, 1);
+      assert.equal(cp.requests.length, sent);
+    }
+  });
+
+  it('refuses an inline token with a control character', async () => {
+    const result = await runAgent(await base(), { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_DATAPLANE_RUNTIME_TOKEN: 'abc\u001b[2Jdef' }) });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'kuma-dp: invalid --dataplane-token (or KUMA_DATAPLANE_RUNTIME_TOKEN): it holds a line break, a space or a control character\n');
+  });
+
+  it('stays responsive when the token file is swapped for a FIFO: the restart uses the last good bootstrap, SIGTERM still stops it', async () => {
+    const dir = tempDir();
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, 'token-one\n');
+    const record = tempDir();
+    const readinessPort = await freePort();
+    const adminPort = await freePort();
+    const agent = startAgent(['run', '--name', 'ratings-v1', '--drain-time', '0s', '--admin-port', String(adminPort), '--dataplane-token-file', tokenFile, '--envoy-restart-backoff', '50ms'], {
+      env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, FAKE_ENVOY_RECORD_DIR: record, KUMA_READINESS_PORT: String(readinessPort) }),
+    });
+    await agent.waitFor('envoy-live');
+    rmSync(tokenFile);
+    execFileSync('mkfifo', [tokenFile]);
+    await fetch(`http://127.0.0.1:${adminPort}/fake/crash?code=3`, { method: 'POST' }).catch(() => undefined);
+    const fallback = await agent.waitFor('bootstrap-fallback');
+    assert.match(String(fallback.reason), /not a regular file/);
+    await waitUntil(() => readStarts(record).length === 2, 10_000, 'Envoy to be restarted');
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${readinessPort}/ready`)).status === 200, 10_000, 'ready again');
+    await stop(agent);
+  });
+
+  it("keeps the token file's path out of Envoy's environment, as the token itself", async () => {
+    const tokenFile = path.join(tempDir(), 'token');
+    writeFileSync(tokenFile, 'token-one\n');
+    const record = tempDir();
+    const agent = startAgent(await base(), { env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, FAKE_ENVOY_RECORD_DIR: record, KUMA_DATAPLANE_RUNTIME_TOKEN_PATH: tokenFile }) });
+    const envoy = await started(agent, record);
+    assert.equal(bodyOf(cp, cp.requests.length - 1).dataplaneTokenPath, tokenFile);
+    assert.ok(!Object.keys(envoy.env).some((name) => name.startsWith('KUMA_DATAPLANE_RUNTIME_TOKEN')), Object.keys(envoy.env).join(' '));
+    await stop(agent);
   });
 });
 

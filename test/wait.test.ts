@@ -57,7 +57,7 @@ describe('kuma-dp wait', () => {
   });
 
   it('exits 1 with one clear line when the dataplane is not ready in time', async (t) => {
-    const server = await startReadinessServer({ port: 0 });
+    const server = await startReadinessServer({ port: 0, readiness: () => 'NOT_READY' });
     t.after(() => server.close());
     const url = `http://127.0.0.1:${server.port}/ready`;
     const result = await runAgent(['wait', '--url', url, '--timeout', '600ms', '--check-frequency', '100ms'], { env: agentEnv() });

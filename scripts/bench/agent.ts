@@ -17,7 +17,9 @@ export type LogLine = Record<string, unknown> & { msg: string; time?: string };
 export interface BenchAgentOptions {
   readonly name: string;
   readonly cpUrl: string;
-  readonly adminPort: number;
+  /** One dataplane with this admin port, or a fleet: every dataplane described in this directory. */
+  readonly adminPort?: number;
+  readonly fleetDir?: string;
   readonly drainTime?: string;
   readonly restartBackoff?: string;
   /** More flags for `kuma-dp run` (e.g. --no-metrics). */
@@ -43,13 +45,14 @@ export class BenchAgent {
     const dir = tempDir('kuma-dp-bench-');
     this.recordDir = path.join(dir, 'records');
     this.workDir = path.join(dir, 'config');
+    const one = options.fleetDir === undefined
+      ? ['--name', options.name, '--admin-port', String(options.adminPort), '--config-dir', this.workDir]
+      : ['--dataplanes-dir', options.fleetDir];
     const args = [
       'run',
-      '--name', options.name,
+      ...one,
       '--cp-address', options.cpUrl,
-      '--admin-port', String(options.adminPort),
       '--readiness-port', '0',
-      '--config-dir', this.workDir,
       '--drain-time', options.drainTime ?? '500ms',
       '--envoy-restart-backoff', options.restartBackoff ?? '200ms',
       ...(options.args ?? []),
@@ -92,11 +95,11 @@ export class BenchAgent {
     return this.child.pid!;
   }
 
-  /** The n-th line (counting from 1) whose msg contains text, past or future. */
+  /** The n-th line (counting from 1) of this `event`, past or future. */
   waitFor(text: string, nth = 1, timeoutMs = 15_000): Promise<LogLine> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = this.lines.filter((line) => String(line.msg).includes(text))[nth - 1];
+        const found = this.lines.filter((line) => line.event === text)[nth - 1];
         if (found) {
           done();
           resolve(found);

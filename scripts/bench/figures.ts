@@ -1,11 +1,13 @@
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { freePort } from '../../stand-ins/control-plane.js';
 import { BenchAgent, envoyLineTime, lineTime } from './agent.js';
 import { bareIdle, bareStartAllMs, bareStartMs, fakeEnvoyVersionMs } from './baseline.js';
-import { cpuMs, rssBytes, sleep } from './processes.js';
+import { cpuMs, rssBytes, sleep, tempDir } from './processes.js';
 
-const LIVE = 'Envoy is live and has its configuration';
-const STARTED = 'Envoy started';
+const LIVE = 'envoy-live';
+const STARTED = 'envoy-started';
 export const DRAIN_MS = 500;
 export const BACKOFF_MS = 200;
 
@@ -57,7 +59,7 @@ export async function lifecycleRun(cpUrl: string): Promise<LifecycleRun> {
     const record = await agent.startRecord(1);
     await agent.waitFor(LIVE);
 
-    const answered = await post(agent.options.adminPort, '/fake/crash?code=1');
+    const answered = await post(agent.options.adminPort!, '/fake/crash?code=1');
     const respawned = await agent.waitFor(STARTED, 2);
     const crashLine = agent.lines.find((line) => String(line.msg).includes('fake crash'));
     const deathAt = (crashLine && envoyLineTime(String(crashLine.msg))) ?? answered;
@@ -175,3 +177,29 @@ async function stopAll(agents: readonly BenchAgent[]): Promise<void> {
   clearTimeout(timer);
 }
 
+
+export interface FleetRun {
+  /** One agent with `count` dataplanes: its exec → the last of their Envoys live. */
+  allLiveMs: number;
+  /** That agent's RSS once all are live and settled. */
+  rssBytes: number;
+}
+
+/** Figure 7: one agent in fleet mode running `count` dataplanes, each with its own (fake) Envoy. */
+export async function fleetRun(cpUrl: string, count: number, settleMs: number): Promise<FleetRun> {
+  const dir = tempDir('kuma-dp-bench-fleet-');
+  const run = ++serial;
+  for (let i = 1; i <= count; i++) {
+    writeFileSync(path.join(dir, `dp-${i}.yaml`), `name: fleet-${process.pid}-${run}-${i}\nadmin-port: ${await freePort()}\n`, { mode: 0o644 });
+  }
+  const started = Date.now();
+  const agent = new BenchAgent({ name: `fleet-${process.pid}-${run}`, cpUrl, fleetDir: dir, drainTime: `${DRAIN_MS}ms` });
+  try {
+    const last = await agent.waitFor(LIVE, count, 120_000);
+    const allLiveMs = lineTime(last) - started;
+    await sleep(settleMs);
+    return { allLiveMs, rssBytes: rssBytes(agent.pid) };
+  } finally {
+    await stopAll([agent]);
+  }
+}

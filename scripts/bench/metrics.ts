@@ -32,7 +32,7 @@ function timedGet(target: { socketPath: string } | { port: number }, urlPath: st
 }
 
 export interface ScrapeRun {
-  /** Figure 7: one merged scrape over the metrics socket. */
+  /** Figure 9: one merged scrape over the metrics socket. */
   mergedMs: number[];
   /** The same Envoy's text fetched from its admin directly, interleaved with those. */
   directMs: number[];
@@ -41,18 +41,19 @@ export interface ScrapeRun {
 }
 
 /**
- * Figure 7: an agent whose (fake) Envoy has about `series` more series; scrapes over the metrics
+ * Figure 9: an agent whose (fake) Envoy has about `series` more series; scrapes over the metrics
  * socket against direct fetches of Envoy's `/stats?format=prometheus&text_readouts=`, taken in
  * turn after a warm-up, so that both see the same machine load.
  */
 export async function scrapeRun(cpUrl: string, series: number, scrapes: number): Promise<ScrapeRun> {
   const scenario = path.join(tempDir('kuma-dp-bench-scenario-'), 'scenario.json');
   writeScenario(scenario, { stats: { series } });
-  const agent = await metricsAgent(cpUrl, { env: { FAKE_ENVOY_SCENARIO: scenario } });
+  const adminPort = await freePort();
+  const agent = new BenchAgent({ name: `bench-metrics-${process.pid}-${++serial}`, cpUrl, adminPort, env: { FAKE_ENVOY_SCENARIO: scenario } });
   try {
     await agent.waitFor(LIVE);
     const socket = { socketPath: metricsSocketPath(agent.workDir, agent.options.name, 'default') };
-    const admin = { port: agent.options.adminPort };
+    const admin = { port: adminPort };
     const direct = '/stats?format=prometheus&text_readouts=';
     const text = (await timedGet(admin, direct)).body;
     for (let i = 0; i < 3; i++) {

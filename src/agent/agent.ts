@@ -1,55 +1,178 @@
 // The process-wide part of kuma-dp, apart from each dataplane (as Istio's agent is apart from each
-// proxy): the readiness endpoint, systemd's notifications, signals, the logger.
-import { startDataplane, type DataplaneSpec } from '../dataplane/dataplane.js';
-import { createLogger } from '../logging/logger.js';
+// proxy): the readiness endpoint, systemd's notifications, the status endpoint, the logger. It runs
+// one dataplane (`kuma-dp run`) or a fleet of them (`--dataplanes-dir`) alike.
+import { startDataplane, type Dataplane, type DataplaneSpec, type DataplaneStatus } from '../dataplane/dataplane.js';
+import { createLogger, type Logger } from '../logging/logger.js';
 import { notifyTarget, SystemdNotifier, systemdNotifySender } from '../notify/systemd.js';
 import { findOnPath } from '../process/lookup.js';
-import { startReadinessServer } from '../readiness/server.js';
+import { startReadinessServer, type ReadinessServer } from '../readiness/server.js';
 import { realClock } from '../runtime/clock.js';
-import type { CapturedSignals } from './signals.js';
+import type { Readiness } from '../runtime/readiness.js';
+import { dataplaneStatus, type StatusReport } from './status-report.js';
 
-export interface AgentOptions {
+export interface AgentSettings {
+  /** The host's readiness endpoint on 127.0.0.1; 0 turns it off. */
+  readonly readinessPort: number;
+  readonly logLevel: string;
   readonly stderrIsTTY: boolean;
-  /** Signals captured since the process started, handed on once the dataplane runs. */
-  readonly signals: CapturedSignals;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Fields on every line of the agent's own (kuma-dp run: the dataplane's mesh and name). */
+  readonly logBase?: Record<string, unknown>;
 }
 
-/** Runs one dataplane until it stops; resolves with the code the process should exit with. */
-export async function runAgent(spec: DataplaneSpec, { stderrIsTTY, signals }: AgentOptions): Promise<number> {
-  const { config, env } = spec;
-  // Bound before anything starts: a taken port is a one-line error, not a half-started dataplane.
-  const readiness = config.readinessPort === 0 ? undefined : await startReadinessServer({ port: config.readinessPort });
-  const logger = createLogger({
-    level: config.logLevel,
-    base: { mesh: config.dataplane.mesh, name: config.dataplane.name },
-    pretty: stderrIsTTY,
-  });
-  const pathEnv = env.PATH ?? '';
-  const setpriv = process.platform === 'linux' ? findOnPath('setpriv', pathEnv) : undefined;
-  if (process.platform === 'linux' && !setpriv) {
-    logger.warn('setpriv (util-linux) not found: Envoy may outlive kuma-dp if kuma-dp is killed with SIGKILL');
+/** One dataplane of the agent. */
+export interface Member {
+  readonly key: string;
+  readonly mesh: string;
+  readonly name: string;
+  readonly dataplane: Dataplane;
+  /** Settles with the dataplane's exit code once it ended and its own readiness port is closed. */
+  readonly done: Promise<number>;
+}
+
+interface Entry {
+  readonly member: Member;
+  status?: DataplaneStatus;
+  /** Set once the dataplane ended: its exit code. */
+  exitCode?: number;
+}
+
+export class Agent {
+  private readonly entries = new Map<string, Entry>();
+  private stopping = false;
+
+  private constructor(
+    readonly logger: Logger,
+    private readonly setpriv: string | undefined,
+    private readonly notifier: SystemdNotifier | undefined,
+    private readonly server: ReadinessServer | undefined,
+  ) {}
+
+  /** Binds the readiness port first: a taken port is a one-line error before anything starts. */
+  static async start(settings: AgentSettings): Promise<Agent> {
+    let agent: Agent | undefined;
+    const server =
+      settings.readinessPort === 0
+        ? undefined
+        : await startReadinessServer({
+            port: settings.readinessPort,
+            readiness: (path) => (agent ? agent.readinessAt(path) : path === '' ? 'NOT_READY' : undefined),
+            status: () => agent?.statusReport() ?? { readiness: 'NOT_READY', dataplanes: [] },
+          });
+    const logger = createLogger({ level: settings.logLevel, base: settings.logBase ?? {}, pretty: settings.stderrIsTTY });
+    const pathEnv = settings.env.PATH ?? '';
+    const setpriv = process.platform === 'linux' ? findOnPath('setpriv', pathEnv) : undefined;
+    if (process.platform === 'linux' && !setpriv) {
+      logger.warn('setpriv (util-linux) not found: Envoy may outlive kuma-dp if kuma-dp is killed with SIGKILL');
+    }
+    const notify = notifyTarget(settings.env, process.pid);
+    const notifyBinary = notify && findOnPath('systemd-notify', pathEnv);
+    if (notify && !notifyBinary) {
+      logger.warn({ event: 'notify-unavailable' }, 'NOTIFY_SOCKET is set but systemd-notify is not in PATH: systemd will not learn when the dataplane is ready');
+    }
+    const notifier =
+      notify && notifyBinary
+        ? new SystemdNotifier({ send: systemdNotifySender(notifyBinary, notify.socket, process.pid), clock: realClock, logger, watchdogMs: notify.watchdogMs })
+        : undefined;
+    agent = new Agent(logger, setpriv, notifier, server);
+    return agent;
   }
-  const notify = notifyTarget(env, process.pid);
-  const notifyBinary = notify && findOnPath('systemd-notify', pathEnv);
-  if (notify && !notifyBinary) logger.warn({ event: 'notify-unavailable' }, 'NOTIFY_SOCKET is set but systemd-notify is not in PATH: systemd will not learn when the dataplane is ready');
-  const notifier =
-    notify && notifyBinary
-      ? new SystemdNotifier({ send: systemdNotifySender(notifyBinary, notify.socket, process.pid), clock: realClock, logger, watchdogMs: notify.watchdogMs })
+
+  /**
+   * Starts a dataplane. `readinessPort` gives it a readiness endpoint of its own (a fleet's
+   * per-dataplane port); what fails before it runs (a taken port, a leftover Envoy) is thrown.
+   */
+  async add(key: string, spec: DataplaneSpec, options: { readonly readinessPort?: number; readonly logger?: Logger } = {}): Promise<Member> {
+    const { mesh, name } = spec.config.dataplane;
+    const logger = options.logger ?? this.logger.child({ mesh, name });
+    let entry: Entry | undefined;
+    const own = options.readinessPort
+      ? await startReadinessServer({
+          port: options.readinessPort,
+          readiness: (path) => (path !== '' ? undefined : entry?.exitCode === undefined ? (entry?.status?.readiness ?? 'NOT_READY') : 'TERMINATING'),
+        })
       : undefined;
-  try {
-    const dataplane = await startDataplane(spec, { logger, clock: realClock, setpriv });
-    const show = ({ readiness: state, text }: { readiness: 'READY' | 'NOT_READY' | 'TERMINATING'; text: string }) => {
-      readiness?.set(state);
-      notifier?.update({ readiness: state, status: text });
-    };
-    if (dataplane.status.value) show(dataplane.status.value);
-    dataplane.status.subscribe(show);
-    signals.deliverTo((signal) => dataplane.signal(signal));
-    const code = await dataplane.done;
-    logger.info({ event: 'agent-stopped', exitCode: code }, 'kuma-dp stopped');
-    return code;
-  } finally {
-    // systemd must still get the last notifications (STOPPING=1, the final STATUS=) before we go.
-    await Promise.allSettled([readiness?.close(), notifier?.close()]);
+    let dataplane: Dataplane;
+    try {
+      dataplane = await startDataplane(spec, { logger, clock: realClock, setpriv: this.setpriv });
+    } catch (error) {
+      await own?.close();
+      throw error;
+    }
+    const done = dataplane.done.then(async (code) => {
+      current.exitCode = code;
+      await own?.close();
+      this.report();
+      return code;
+    });
+    const current: Entry = { member: { key, mesh, name, dataplane, done }, status: dataplane.status.value };
+    entry = current;
+    this.entries.set(key, current);
+    dataplane.status.subscribe((status) => {
+      current.status = status;
+      this.report();
+    });
+    this.report();
+    return current.member;
   }
+
+  /** Forgets an ended dataplane (its file was removed, or it is started anew). */
+  forget(key: string): void {
+    this.entries.delete(key);
+    this.report();
+  }
+
+  get members(): readonly Member[] {
+    return [...this.entries.values()].map((entry) => entry.member);
+  }
+
+  /** From a stop of the whole agent on, the host's readiness is TERMINATING. */
+  beginStop(): void {
+    this.stopping = true;
+    this.report();
+  }
+
+  /** Closes the readiness endpoint and says the last word to systemd. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.server?.close(), this.notifier?.close()]);
+  }
+
+  /**
+   * The host's readiness: READY when every running dataplane is ready. A dataplane that ended on
+   * its own (a crash loop) does not hold the others back: the status says it ended.
+   */
+  private get readiness(): Readiness {
+    const entries = [...this.entries.values()];
+    const running = entries.filter((entry) => entry.exitCode === undefined);
+    if (this.stopping || (entries.length > 0 && running.every((entry) => entry.status?.readiness === 'TERMINATING'))) return 'TERMINATING';
+    return running.length > 0 && running.every((entry) => entry.status?.readiness === 'READY') ? 'READY' : 'NOT_READY';
+  }
+
+  /** '' is the host; `<mesh>/<name>` one dataplane; anything else names nothing. */
+  readinessAt(path: string): Readiness | undefined {
+    if (path === '') return this.readiness;
+    const entry = [...this.entries.values()].find(({ member }) => `${member.mesh}/${member.name}` === path);
+    if (!entry) return undefined;
+    return entry.exitCode === undefined ? (entry.status?.readiness ?? 'NOT_READY') : 'TERMINATING';
+  }
+
+  statusReport(): StatusReport {
+    const now = Date.now();
+    return { readiness: this.readiness, dataplanes: [...this.entries.values()].map((entry) => dataplaneStatus(entry.member, entry.exitCode, now)) };
+  }
+
+  private report(): void {
+    if (!this.notifier) return;
+    const entries = [...this.entries.values()];
+    // One dataplane speaks for itself; a fleet says how many are ready, and which ended.
+    const text = entries.length === 1 && entries[0]!.status ? entries[0]!.status.text : fleetText(entries);
+    this.notifier.update({ readiness: this.readiness, status: text });
+  }
+}
+
+function fleetText(entries: readonly Entry[]): string {
+  const ended = entries.filter((entry) => entry.exitCode !== undefined);
+  const ready = entries.filter((entry) => entry.exitCode === undefined && entry.status?.readiness === 'READY').length;
+  const endedText = ended.length ? `; ended: ${ended.map(({ member, exitCode }) => `${member.mesh}/${member.name} (exit ${exitCode})`).join(', ')}` : '';
+  return `${ready} of ${entries.length - ended.length} dataplanes ready${endedText}`;
 }

@@ -4,7 +4,12 @@ import type { Logger } from '../logging/logger.js';
 import type { BootstrapRequest } from './request.js';
 import { InvalidBootstrapError, parseBootstrapResponse, type BootstrapResponse } from './response.js';
 
+/** One deadline for each whole request, headers and body: a control plane that trickles cannot hold the agent. */
 const REQUEST_TIMEOUT_MS = 10_000;
+/** The most of an answer the agent reads: a real bootstrap is a few KiB. */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/** The most of a control plane's text an error quotes. */
+const MAX_QUOTED_CHARS = 1024;
 
 const NOT_FOUND_HINT =
   'Dataplane entity not found. If you are running on Universal please create a Dataplane entity on kuma-cp ' +
@@ -48,8 +53,18 @@ function errorCode(error: unknown): string {
   return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(error);
 }
 
-/** What one answer of the CP means, following Go kuma-dp's retry rules. */
-function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL): Attempt {
+/** A control plane's text fit to quote in a log line: secrets it echoes blotted out, and short. */
+function quote(text: string, secrets: readonly string[]): string {
+  let quoted = text.trim();
+  for (const secret of secrets) if (secret) quoted = quoted.replaceAll(secret, '[redacted]');
+  return quoted.length > MAX_QUOTED_CHARS ? `${quoted.slice(0, MAX_QUOTED_CHARS)}…` : quoted;
+}
+
+/**
+ * What one answer of the CP means, following Go kuma-dp's retry rules. `secrets` (the token) are
+ * never quoted back, even when the control plane's text repeats them.
+ */
+function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL, secrets: readonly string[]): Attempt {
   if (status === 200) {
     try {
       return { outcome: 'ok', result: 'ok', response: parseBootstrapResponse(contentType, body) };
@@ -58,7 +73,7 @@ function classifyAnswer(status: number, contentType: string | undefined, body: s
       throw error;
     }
   }
-  const text = body.trim();
+  const text = quote(body, secrets);
   if (status === 404 && text === '') return { outcome: 'retry', result: 'not_found', reason: NOT_FOUND_HINT };
   if (status === 404 && /page not found/i.test(text)) {
     return {
@@ -87,9 +102,10 @@ export async function fetchBootstrap(
   const url = new URL('/bootstrap', options.url);
   const deadline = now() + options.retryMaxDurationMs;
   const payload = JSON.stringify(body);
+  const secrets = body.dataplaneToken ? [body.dataplaneToken] : [];
   for (let attempt = 1; ; attempt++) {
     const started = now();
-    const result = await attemptOnce(url, payload, options, signal);
+    const result = await attemptOnce(url, payload, secrets, options, signal);
     options.onAttempt?.(result.result, now() - started);
     if (result.outcome === 'ok') return result.response;
     if (result.outcome === 'fatal') throw new BootstrapError(result.reason);
@@ -104,22 +120,48 @@ export async function fetchBootstrap(
   }
 }
 
-async function attemptOnce(url: URL, payload: string, options: BootstrapClientOptions, signal?: AbortSignal): Promise<Attempt> {
+class OversizedAnswer extends Error {}
+
+/** The body as text, refused (and the connection dropped) once it passes MAX_ANSWER_BYTES. */
+async function readBounded(answer: Dispatcher.ResponseData): Promise<string> {
+  const declared = Number(answer.headers['content-length']);
+  if (declared > MAX_ANSWER_BYTES) {
+    answer.body.destroy();
+    throw new OversizedAnswer();
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of answer.body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_ANSWER_BYTES) {
+      answer.body.destroy();
+      throw new OversizedAnswer();
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, size).toString('utf8');
+}
+
+async function attemptOnce(url: URL, payload: string, secrets: readonly string[], options: BootstrapClientOptions, signal?: AbortSignal): Promise<Attempt> {
   const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(timeout);
   try {
     const answer = await request(url, {
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/json' },
       body: payload,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
       dispatcher: options.dispatcher,
-      signal,
+      signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
     });
     const contentType = answer.headers['content-type'];
-    return classifyAnswer(answer.statusCode, Array.isArray(contentType) ? contentType[0] : contentType, await answer.body.text(), url);
+    const text = await readBounded(answer);
+    return classifyAnswer(answer.statusCode, Array.isArray(contentType) ? contentType[0] : contentType, text, url, secrets);
   } catch (error) {
     if (signal?.aborted) throw error;
+    if (error instanceof OversizedAnswer) {
+      return { outcome: 'fatal', result: 'invalid', reason: `the control plane's answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB (a bootstrap is a few KiB): refusing it` };
+    }
+    if (deadline.aborted) return { outcome: 'retry', result: 'unreachable', reason: `no complete answer from ${url.origin} within ${timeout / 1000}s` };
     const fatal = options.fatalNetworkError?.(error as Error);
     if (fatal) return { outcome: 'fatal', result: 'tls_error', reason: fatal };
     return { outcome: 'retry', result: 'unreachable', reason: `cannot reach ${url.origin}: ${errorCode(error)}` };

@@ -33,7 +33,8 @@ const BOOTSTRAP_KEYS = ['node', 'staticResources', 'static_resources', 'dynamicR
 function parseBootstrapYaml(text: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = YAML.parse(text);
+    // Warnings (an odd tag) are the control plane's business, and would break the one-JSON-line-per-event log.
+    value = YAML.parse(text, { logLevel: 'error' });
   } catch (error) {
     throw new InvalidBootstrapError(`unparsable YAML (${(error as Error).message.split('\n')[0]})`);
   }

@@ -1,5 +1,6 @@
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
+import { parseDataplaneName, parseMeshName } from './names.js';
 
 /** Values for a Dataplane template's {{ key }} placeholders. */
 export type TemplateVars = Readonly<Record<string, string>>;
@@ -32,12 +33,17 @@ export function renderDataplane(template: string, vars: TemplateVars, origin: st
   const stray = /\{\{[^}]*\}\}/.exec(text);
   if (stray) throw new UserError(`${origin}: "${stray[0]}" is not a placeholder: write {{ key }} and pass -v key=value`);
 
-  let resource: unknown;
-  try {
-    resource = YAML.parse(text);
-  } catch (error) {
-    throw new UserError(`${origin}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  // Without YAML 1.1's extra tags: a !!binary, !!set or !!timestamp value has no JSON form
+  // kuma-cp would read as the operator meant (a !!binary became a Buffer's JSON).
+  const document = YAML.parseDocument(text, { resolveKnownTags: false });
+  const [error] = document.errors;
+  if (error) throw new UserError(`${origin}: not valid YAML or JSON: ${error.message.split('\n')[0]}`);
+  const unresolved = document.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED');
+  if (unresolved) {
+    const [, tag = '?', where = ''] = /tag: (\S+) at (line \d+, column \d+)/.exec(unresolved.message) ?? [];
+    throw new UserError(`${origin}: the YAML tag ${tag.replace('tag:yaml.org,2002:', '!!')} (${where}) is not allowed: write the value as plain YAML`);
   }
+  const resource: unknown = document.toJS();
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
     throw new UserError(`${origin}: expected a Dataplane resource (a mapping with type, name, mesh, networking)`);
   }
@@ -49,7 +55,11 @@ export function renderDataplane(template: string, vars: TemplateVars, origin: st
     const value = fields[field];
     if (typeof value !== 'string' || value.trim() === '') throw new UserError(`${origin}: the resource has no ${field}`);
   }
-  return { name: fields.name as string, mesh: fields.mesh as string, json: JSON.stringify(resource) };
+  return {
+    name: parseDataplaneName(fields.name as string, `name in ${origin}`),
+    mesh: parseMeshName(fields.mesh as string, `mesh in ${origin}`),
+    json: JSON.stringify(resource),
+  };
 }
 
 export interface DataplaneTemplateInput {

@@ -54,11 +54,23 @@ async function main(): Promise<void> {
         await wait(argv);
       },
     )
+    .command(
+      'status',
+      "Show this host's dataplanes: mesh, name, state, Envoy's pid, uptime, restarts, last exit",
+      (y) =>
+        y
+          .option('readiness-port', { type: 'string', describe: "The agent's readiness port [env: KUMA_READINESS_PORT; default: 9902]" })
+          .option('json', { type: 'boolean', describe: 'JSON instead of a table' }),
+      async (argv) => {
+        const { status } = await import('./status.js');
+        await status(argv, process.env);
+      },
+    )
     .command('version', 'Print the version of kuma-dp', {}, async () => {
       const { agentVersion } = await import('../version.js');
       process.stdout.write(`kuma-dp ${agentVersion()}\n`);
     })
-    .demandCommand(1, 'kuma-dp needs a command: run, wait or version')
+    .demandCommand(1, 'kuma-dp needs a command: run, wait, status or version')
     .strict()
     .version(false)
     .help()

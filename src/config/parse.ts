@@ -18,10 +18,18 @@ export function parsePortOrZero(raw: string, source: string): number {
 }
 
 export function parseCount(raw: string, source: string): number {
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new UserError(`invalid ${source} "${raw}": expected a whole number, 0 or more`);
-  }
-  return Number(raw.trim());
+  return countUpTo(Number.MAX_SAFE_INTEGER)(raw, source);
+}
+
+/** A whole number from 0 to max: past it, digits would turn into a float such as 1e20. */
+export function countUpTo(max: number) {
+  return (raw: string, source: string): number => {
+    const value = Number(raw.trim());
+    if (!/^\d+$/.test(raw.trim()) || value > max) {
+      throw new UserError(`invalid ${source} "${raw}": expected a whole number from 0 to ${max}`);
+    }
+    return value;
+  };
 }
 
 export function parseBoolean(raw: string, source: string): boolean {

@@ -1,6 +1,8 @@
+import { parseDataplaneName, parseMeshName } from '../bootstrap/names.js';
 import { parseDuration } from './duration.js';
 import { UserError } from '../errors.js';
 import {
+  countUpTo,
   oneOf,
   parseBoolean,
   parseCount,
@@ -90,14 +92,14 @@ export const RUN_SETTINGS = {
     flag: 'name',
     env: ['KUMA_DATAPLANE_NAME'],
     describe: 'Name of the Dataplane (required, unless a Dataplane template names it)',
-    parse: parseNonEmpty,
+    parse: parseDataplaneName,
   }),
   mesh: setting({
     flag: 'mesh',
     env: ['KUMA_DATAPLANE_MESH'],
     describe: 'Mesh the Dataplane belongs to',
     default: 'default',
-    parse: parseNonEmpty,
+    parse: parseMeshName,
   }),
   proxyType: setting({
     flag: 'proxy-type',
@@ -175,7 +177,8 @@ export const RUN_SETTINGS = {
     flag: 'concurrency',
     env: ['KUMA_DATAPLANE_RUNTIME_CONCURRENCY'],
     describe: "Envoy's worker threads (default: one per CPU the process may use)",
-    parse: parseCount,
+    // Envoy reads it as a uint32.
+    parse: countUpTo(2 ** 32 - 1),
   }),
   envoyLogLevel: setting({
     flag: 'envoy-log-level',
@@ -237,6 +240,12 @@ export const RUN_SETTINGS = {
     default: '5s',
     parse: parseDuration,
   }),
+  dataplanesDir: setting({
+    flag: 'dataplanes-dir',
+    env: ['KUMA_DATAPLANES_DIR'],
+    describe: 'Fleet mode: run every dataplane described by a file in this directory (kuma-dp run flags per file), from one agent',
+    parse: parseNonEmpty,
+  }),
   readinessPort: setting({
     flag: 'readiness-port',
     env: ['KUMA_READINESS_PORT'],
@@ -271,6 +280,9 @@ export function resolveSetting<T>(
   const parse = (raw: unknown, source: string): T =>
     isRepeatable(spec) ? spec.parse((Array.isArray(raw) ? raw : [raw]).map(String), source) : spec.parse(String(raw), source);
   const flagValue = spec.flag === undefined ? undefined : flags[spec.flag];
+  if (Array.isArray(flagValue) && !isRepeatable(spec)) {
+    throw new UserError(`--${spec.flag} is given ${flagValue.length} times: give it once`);
+  }
   if (flagValue !== undefined) return parse(flagValue, `--${spec.flag}`);
   for (const name of spec.env) {
     const value = env[name];

@@ -1,9 +1,6 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { createDynamicConfigPoller } from '../dynconf/poller.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
@@ -29,6 +26,7 @@ import type { MetricsParts } from './metrics.js';
 import { dynamicConfigSocketPath } from './sockets.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
+import { openStateDir } from './state-dir.js';
 import { openWorkDir } from './workdir.js';
 
 /** An Envoy that stays live this long is considered healthy again: the crash count resets. */
@@ -38,7 +36,7 @@ const STABLE_AFTER_MS = 60_000;
 export interface DataplaneSpec {
   readonly config: RunConfig;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly token: () => TokenFields;
+  readonly token: () => Promise<TokenFields>;
   readonly binary: string;
   readonly build: EnvoyBuild;
   readonly app?: { readonly binary: string; readonly args: readonly string[] };
@@ -47,6 +45,8 @@ export interface DataplaneSpec {
 /** What the process around a dataplane needs of it. */
 export interface Dataplane {
   readonly status: Feed<DataplaneStatus>;
+  /** The supervisor's state: Envoy's pid, restarts, last exit. */
+  readonly supervisor: Feed<State>;
   /** Hands a signal to the dataplane's supervisor. */
   signal(signal: NodeJS.Signals): void;
   /** Settles with the exit code once every component stopped and the work dir is cleaned up. */
@@ -120,16 +120,24 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   }
 
   // Before the port check: a leftover Envoy of this very dataplane is the likeliest holder of its port.
-  const stateDir = config.workDir ?? path.join(os.tmpdir(), `kuma-dp-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const pidfile = pidfilePath(stateDir, config.dataplane.mesh, config.dataplane.name);
+  const pidfile = pidfilePath(openStateDir(spec.env), config.dataplane.mesh, config.dataplane.name);
   const leftover = await takeOverDataplane(pidfile, `${config.dataplane.mesh}.${config.dataplane.name}`);
-  if (leftover) logger.warn({ event: 'leftover-killed', envoyPid: leftover }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (leftover.killed) logger.warn({ event: 'leftover-killed', envoyPid: leftover.killed }, 'killed an Envoy a previous kuma-dp of this dataplane left running');
+  if (leftover.unproven) {
+    logger.warn(
+      { event: 'leftover-unproven', pid: leftover.unproven, pidfile },
+      "the pidfile names a running process that cannot be proven to be this dataplane's Envoy; leaving it alone",
+    );
+  }
   if (config.dataplane.adminPort !== undefined) {
     await assertAdminAddressFree({ kind: 'tcp', host: '127.0.0.1', port: config.dataplane.adminPort });
   }
 
   const workDir = openWorkDir(config.workDir);
+  if (workDir.staleRemoved.length) logger.info({ event: 'stale-workdirs-removed', dirs: workDir.staleRemoved }, 'removed the work dirs of kuma-dp runs that were killed');
+  if (workDir.othersCanWrite) {
+    logger.warn({ event: 'workdir-writable', workdir: workDir.path }, 'other users can write to the work dir: they could replace the bootstrap Envoy reads; make it writable by kuma-dp alone');
+  }
   const context: DataplaneContext = { config, workDir: workDir.path, bootstrap: new Feed(), supervisor: new Feed() };
   const readiness = new ReadinessGates();
   const status = new Feed<DataplaneStatus>();
@@ -175,7 +183,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
         fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
         onAttempt: (result, ms) => observers.metrics?.agentMetrics.observeBootstrapRequest(result, ms / 1000),
       },
-      request: () =>
+      request: async () =>
         buildBootstrapRequest({
           ...config.dataplane,
           readinessPort: config.readinessPort || undefined,
@@ -184,7 +192,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           workdir: workDir.path,
           platform: process.platform,
           dataplaneResource: config.dataplane.resource,
-          token: spec.token(),
+          token: await spec.token(),
           caCert: config.controlPlane.tls.caCert,
           maxHeapSizeBytes,
           features: featuresOf(components),
@@ -224,5 +232,5 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     cleanUp();
     return outcome.component === envoy.name && !outcome.error ? (envoy.exitCode ?? 1) : 1;
   });
-  return { status, signal: (signal) => envoy.signal(signal), done };
+  return { status, supervisor: context.supervisor, signal: (signal) => envoy.signal(signal), done };
 }

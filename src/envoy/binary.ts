@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { spawnChild } from '../process/child.js';
 import { isExecutableFile, resolveCommand } from '../process/lookup.js';
 
 export interface EnvoyBuild {
@@ -50,22 +50,45 @@ export function isCompatible(version: string): boolean {
   return major === 1 && minor >= 26;
 }
 
+/** How long `envoy --version` may take before it, and whatever it started, is killed. */
+const VERSION_TIMEOUT_MS = 10_000;
+const MAX_VERSION_LINES = 50;
+
 /**
- * Runs `envoy --version`. With node:child_process rather than execa, which supervises the
- * processes the agent keeps: this one-shot probe needs nothing from it, and so it can start before
- * execa and the rest of the agent are loaded (see cli/run.ts).
+ * Runs `envoy --version` in its own process group, with node:child_process rather than execa so
+ * that it can start before the rest of the agent is loaded (see cli/run.ts). A probe that outlives
+ * the timeout is SIGKILLed with its group: one that ignores SIGTERM, or leaves a child holding its
+ * pipes, must not hang the start.
  */
-function versionOutput(file: string): Promise<{ readonly ok: boolean; readonly stdout: string; readonly said: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, ['--version'], { timeout: 10_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ ok: error === null, stdout, said: stdout || stderr || (error?.message ?? '') });
+async function versionOutput(file: string, timeoutMs: number): Promise<{ readonly ok: boolean; readonly stdout: string; readonly said: string }> {
+  const lines = { stdout: [] as string[], stderr: [] as string[] };
+  let child;
+  try {
+    child = await spawnChild({
+      binary: file,
+      args: ['--version'],
+      env: process.env,
+      onLine: (line, stream) => {
+        if (lines[stream].length < MAX_VERSION_LINES) lines[stream].push(line);
+      },
     });
-    child.stdin?.end();
-  });
+  } catch (error) {
+    return { ok: false, stdout: '', said: (error as Error).message };
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const exit = await child.exited;
+  clearTimeout(timer);
+  const stdout = lines.stdout.join('\n');
+  if (timedOut) return { ok: false, stdout, said: `no answer within ${timeoutMs / 1000}s; killed it` };
+  return { ok: exit.code === 0, stdout, said: stdout || lines.stderr.join('\n') || `exit ${exit.signal ?? exit.code}` };
 }
 
-export async function inspectBinary(file: string): Promise<EnvoyBuild> {
-  const { ok, stdout, said } = await versionOutput(file);
+export async function inspectBinary(file: string, timeoutMs = VERSION_TIMEOUT_MS): Promise<EnvoyBuild> {
+  const { ok, stdout, said } = await versionOutput(file, timeoutMs);
   const parsed = ok ? parseVersionOutput(stdout) : undefined;
   if (!parsed) {
     const first = said.split('\n').find((l) => l.trim()) ?? '';

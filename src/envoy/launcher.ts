@@ -12,6 +12,10 @@ import { envoyLineLevel } from './log-lines.js';
 import { recordEnvoy } from './pidfile.js';
 import { watchEnvoy } from './watch.js';
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 /** The bootstrap an Envoy was started with, and the admin address it really has. */
 export interface AppliedBootstrap {
   readonly response: BootstrapResponse;
@@ -21,7 +25,7 @@ export interface AppliedBootstrap {
 export interface LauncherOptions {
   readonly client: BootstrapClientOptions;
   /** Built per fetch, so a rotated token file is read again. */
-  readonly request: () => BootstrapRequest;
+  readonly request: () => Promise<BootstrapRequest>;
   readonly adminPort?: number;
   readonly bootstrapPath: string;
   readonly pidfile: string;
@@ -43,10 +47,10 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
   let lastGood: BootstrapResponse | undefined;
 
   const bootstrap = async (restart: number, signal: AbortSignal): Promise<BootstrapResponse> => {
-    if (restart === 0 || !lastGood) return fetchBootstrap(options.request(), options.client, signal);
+    if (restart === 0 || !lastGood) return fetchBootstrap(await options.request(), options.client, signal);
     try {
       // A crashed Envoy is waiting: one attempt, not minutes of retries.
-      return await fetchBootstrap(options.request(), { ...options.client, retryMaxDurationMs: 0 }, signal);
+      return await fetchBootstrap(await options.request(), { ...options.client, retryMaxDurationMs: 0 }, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       logger.warn({ event: 'bootstrap-fallback', reason: (error as Error).message }, 'cannot fetch a fresh bootstrap; restarting Envoy with the last good one');
@@ -64,6 +68,12 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
         rewrite.replaced === 'none' ? "the bootstrap has no admin address; using the default" : "overriding the control plane's admin address",
       );
     }
+    if (rewrite.admin.kind === 'tcp' && !isLoopback(rewrite.admin.host)) {
+      logger.warn(
+        { event: 'admin-exposed', admin: formatAdminAddress(rewrite.admin) },
+        "Envoy's admin API will listen beyond loopback, where others can stop Envoy or read its configuration: pass --admin-port to keep it on 127.0.0.1",
+      );
+    }
     await assertAdminAddressFree(rewrite.admin);
     writePrivateFile(options.bootstrapPath, rewrite.yaml);
     signal.throwIfAborted();
@@ -78,14 +88,23 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
       onLine: (line) => envoyLogger[envoyLineLevel(line)]({ envoyPid: pid }, line),
     });
     pid = child.pid;
-    recordEnvoy(options.pidfile, pid);
+    recordEnvoy(options.pidfile, pid, false);
     const admin = new EnvoyAdmin(rewrite.admin);
+    let identified = false;
     return {
       pid,
       exited: child.exited,
       kill: (sig) => child.kill(sig),
       drain: (inboundOnly) => admin.drain({ inboundOnly }),
-      watch: (onChange) => watchEnvoy(admin, onChange),
+      watch: (onChange) =>
+        watchEnvoy(admin, (live) => {
+          // Live, Envoy runs its own image: the pidfile can now name it beyond doubt.
+          if (live && !identified) {
+            identified = true;
+            recordEnvoy(options.pidfile, pid, true);
+          }
+          onChange(live);
+        }),
       release: () => admin.close(),
     };
   };

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/logger.js';
-import type { ChildProcess } from '../process/child.js';
+import { SpawnError, type ChildProcess } from '../process/child.js';
 import type { ProcessExit } from '../process/exit.js';
 import type { Clock } from '../runtime/clock.js';
 import {
@@ -128,7 +128,7 @@ export class Supervisor {
         this.dispatch({ type: 'spawned', pid: envoy.pid, at: this.options.clock.now() });
       })
       .catch((error: Error) => {
-        if (!controller.signal.aborted) this.dispatch({ type: 'spawn-failed', reason: error.message });
+        if (!controller.signal.aborted) this.dispatch({ type: 'spawn-failed', reason: error.message, retryable: error instanceof SpawnError });
       });
   }
 

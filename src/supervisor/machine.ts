@@ -51,7 +51,8 @@ export type AppStatus = { readonly phase: 'starting' } | { readonly phase: 'runn
 export type Event =
   | { readonly type: 'start' }
   | { readonly type: 'spawned'; readonly pid: number; readonly at: number }
-  | { readonly type: 'spawn-failed'; readonly reason: string }
+  /** retryable: Envoy's process could not be started (EMFILE, EACCES...), which may heal; else the launch failed before it (e.g. the CP refused). */
+  | { readonly type: 'spawn-failed'; readonly reason: string; readonly retryable?: boolean }
   | { readonly type: 'exited'; readonly pid: number; readonly exit: ProcessExit; readonly at: number }
   | { readonly type: 'live'; readonly pid: number; readonly live: boolean }
   | { readonly type: 'timer'; readonly name: TimerName }
@@ -124,7 +125,7 @@ export function step(state: State, event: Event, policy: Policy): Step {
     case 'spawned':
       return onSpawned(state, event);
     case 'spawn-failed':
-      return onSpawnFailed(state, event.reason, policy);
+      return onSpawnFailed(state, event, policy);
     case 'exited':
       return onExited(state, event, policy);
     case 'live':
@@ -181,9 +182,9 @@ function onSpawned(state: State, event: { pid: number; at: number }): Step {
   };
 }
 
-function onSpawnFailed(state: State, reason: string, policy: Policy): Step {
+function onSpawnFailed(state: State, { reason, retryable }: { reason: string; retryable?: boolean }, policy: Policy): Step {
   if (state.phase !== 'starting') return { state, effects: [] };
-  if (state.restarts === 0) {
+  if (state.restarts === 0 && !retryable) {
     return shutdown({ ...state, exitCode: 1 }, policy, [{ type: 'log', level: 'fatal', event: 'start-failed', msg: reason }]);
   }
   return crashed(state, policy, `failing to start: ${reason}`, { stderrTail: [] });

@@ -40,8 +40,10 @@ export function agentEnv(extra: Record<string, string | undefined> = {}): Record
   const env: Record<string, string | undefined> = {
     PATH: `${standInBin}${path.delimiter}${process.env.PATH ?? ''}`,
     HOME: process.env.HOME,
-    // Its own temp dir: the pidfile of a dataplane lives there, and tests reuse dataplane names.
+    // Its own temp dir (where its private work dir goes) and runtime dir (where its pidfiles go):
+    // tests reuse dataplane names, and agents of one dataplane would take each other for a leftover.
     TMPDIR: tempDir('kuma-dp-agent-'),
+    XDG_RUNTIME_DIR: tempDir('kuma-dp-runtime-'),
     KUMA_CONTROL_PLANE_RETRY_BACKOFF: '100ms',
     KUMA_READINESS_PORT: '0',
     ...extra,

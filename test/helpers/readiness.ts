@@ -53,8 +53,6 @@ export async function startDataplane(args: readonly string[] = [], env: Record<s
       KUMA_DATAPLANE_MESH: 'bookinfo',
       KUMA_READINESS_PORT: String(readinessPort),
       FAKE_ENVOY_RECORD_DIR: tempDir(),
-      // Its own state dir: agents of the same dataplane share a pidfile and would kill each other's Envoy as a leftover.
-      KUMA_DATAPLANE_RUNTIME_CONFIG_DIR: tempDir(),
       ...env,
     }),
   });
