@@ -7,6 +7,7 @@ import { startControlPlane } from '../stand-ins/control-plane.js';
 import { repoRoot } from '../stand-ins/paths.js';
 import { agentEntry } from './bench/agent.js';
 import { BACKOFF_MS, DRAIN_MS, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
+import { dnsFigures, dnsRun, type DnsRun } from './bench/dns.js';
 import { metricsIdleRuns, scrapeRun } from './bench/metrics.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';
 import { table, writeResults, type Figure } from './bench/report.js';
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     progress(`figures 2, 3: ${RUNS} idle agents and ${RUNS} idle bare Node processes, ${SETTLE_MS / 1000}s + 2 × ${CPU_WINDOW_MS / 1000}s`);
     const idle = await idleRuns(cp.url, RUNS, SETTLE_MS, CPU_WINDOW_MS);
 
-    progress(`figure 9: ${SCRAPES} merged scrapes of an Envoy with ${SCRAPE_SERIES} more series, and as many direct fetches`);
+    progress(`figure 10: ${SCRAPES} merged scrapes of an Envoy with ${SCRAPE_SERIES} more series, and as many direct fetches`);
     const scrape = await scrapeRun(cp.url, SCRAPE_SERIES, SCRAPES);
     progress(`figure 2m: ${RUNS} idle agents with the metrics parts and ${RUNS} with --no-metrics, ${SETTLE_MS / 1000}s`);
     const metricsIdle = await metricsIdleRuns(cp.url, RUNS, SETTLE_MS);
@@ -108,6 +109,12 @@ async function main(): Promise<void> {
       fleetSmall.push(await fleetRun(cp.url, FLEET_SMALL, SETTLE_MS));
       progress(`figure 8: one agent with ${SCALE} dataplanes, run ${i}/${SCALE_RUNS}`);
       fleetLarge.push(await fleetRun(cp.url, SCALE, SETTLE_MS));
+    }
+
+    const dns: DnsRun[] = [];
+    for (let i = 1; i <= RUNS; i++) {
+      progress(`figure 9: a mesh name over UDP, the DNS proxy then a minimal Node UDP server, run ${i}/${RUNS}`);
+      dns.push(await dnsRun());
     }
 
     const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
@@ -153,10 +160,11 @@ async function main(): Promise<void> {
         idle.map((r) => r.agentRssBytes / MB), 'one idle single-dataplane agent', 2),
       ratioFigure('8c', `Fleet of ${SCALE}: agent RSS against ${SCALE} agents`, 'MB', fleetLarge.map((r) => r.rssBytes / MB),
         scale.map((r) => r.totalAgentRssBytes / MB), `${SCALE} separate agents`, undefined),
+      ...dnsFigures(dns),
     ];
 
     figures.push(
-      ratioFigure('9', `Merged scrape, Envoy with ${scrape.series} series`, 'ms', scrape.mergedMs, scrape.directMs, "Envoy's text fetched directly", 2,
+      ratioFigure('10', `Merged scrape, Envoy with ${scrape.series} series`, 'ms', scrape.mergedMs, scrape.directMs, "Envoy's text fetched directly", 2,
         "GET /metrics on the metrics socket (Envoy's text fetched, parsed, rewritten, joined with kuma-dp's own) against GET /stats?format=prometheus on the fake Envoy, in turn"),
     );
     const rendered = table(figures);

@@ -325,12 +325,24 @@ const serverState = (): State | 'DRAINING' => (healthCheckFailed ? 'DRAINING' : 
 const uptime = (): string => `${Math.floor((Date.now() - startedAt) / 1000)}s`;
 const stateGauge = { LIVE: 0, DRAINING: 1, PRE_INITIALIZING: 2, INITIALIZING: 3 } as const;
 
+// kuma-cp's listeners for --bind-outbounds, from the scenario once xDS has come; each change of
+// the scenario is one more LDS update.
+// Loaded only with a scenario, so that every other fake starts as fast as before.
+const outbounds = env.FAKE_ENVOY_SCENARIO
+  ? new (await import('./bound-outbounds.js')).BoundOutbounds(env.FAKE_ENVOY_SCENARIO, (message) => log('warning', 'config', message))
+  : undefined;
+const listenerUpdates = (): number => {
+  if (xdsUpdates > 0) outbounds?.sync();
+  return xdsUpdates + (outbounds?.updates ?? 0);
+};
+
 function stats(): Array<{ name: string; value: number }> {
+  const lds = listenerUpdates();
   return [
     { name: 'cluster_manager.cds.update_attempt', value: xdsUpdates },
     { name: 'cluster_manager.cds.update_success', value: xdsUpdates },
-    { name: 'listener_manager.lds.update_attempt', value: xdsUpdates },
-    { name: 'listener_manager.lds.update_success', value: xdsUpdates },
+    { name: 'listener_manager.lds.update_attempt', value: lds },
+    { name: 'listener_manager.lds.update_success', value: lds },
     { name: 'server.concurrency', value: concurrency },
     { name: 'server.hot_restart_epoch', value: restartEpoch },
     { name: 'server.live', value: initState === 'LIVE' ? 1 : 0 },
@@ -394,9 +406,19 @@ const getHandlers: Record<string, (query: URLSearchParams) => Reply> = {
         ? prometheus(query)
         : text(stats().map((s) => `${s.name}: ${s.value}\n`).join('')),
   '/stats/prometheus': (query) => prometheus(query),
-  '/config_dump': () =>
-    json({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap, last_updated: new Date(startedAt).toISOString() }] }),
-  '/listeners': () => text(staticNames('listeners').map((name) => `${name}::0.0.0.0:0\n`).join('')),
+  '/config_dump': (query) => {
+    if (query.get('resource') !== 'dynamic_listeners') {
+      return json({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap, last_updated: new Date(startedAt).toISOString() }] });
+    }
+    listenerUpdates();
+    return json({ configs: outbounds?.dynamicListeners(query.get('name_regex')) ?? [] });
+  },
+  '/listeners': (query) => {
+    listenerUpdates();
+    const statuses = [...staticNames('listeners').map((name) => ({ name, local_address: { socket_address: { address: '0.0.0.0', port_value: 0 } } })), ...(outbounds?.statuses() ?? [])];
+    if (query.get('format') === 'json') return json({ listener_statuses: statuses });
+    return text(statuses.map((s) => `${s.name}::${s.local_address.socket_address.address}:${s.local_address.socket_address.port_value}\n`).join(''));
+  },
   '/clusters': () => text(staticNames('clusters').map((name) => `${name}::observability_name::${name}\n`).join('')),
   '/fake/state': () => json({ state: serverState(), healthCheckFailed, xdsUpdates, drains, reopenedLogs, ignoreSigterm }),
 };

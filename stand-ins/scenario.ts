@@ -3,7 +3,29 @@
 // write a temp file, then rename).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
+/** A mesh service kuma-cp gives a bind-outbounds dataplane: one listener per port, on its VIP. */
+export interface BoundService {
+  /** KRI short type: MeshService, MeshExternalService, MeshMultiZoneService. */
+  readonly kind: 'msvc' | 'extsvc' | 'mzsvc';
+  /** Its display name. */
+  readonly name: string;
+  /** The zone it comes from (its kuma.io/zone label); empty for none. */
+  readonly zone?: string;
+  /** Its Kubernetes namespace, for services of a Kubernetes zone. */
+  readonly namespace?: string;
+  /** Its VIP, from kuma-cp's IPAM (a 127.x range for bind-outbounds). */
+  readonly vip: string;
+  /** Ports, each named by its name or, without one, its number (the KRI's section). */
+  readonly ports: readonly { readonly port: number; readonly name?: string }[];
+}
+
 export interface Scenario {
+  /** --bind-outbounds: the mesh, this dataplane's zone and the services kuma-cp gives listeners to. */
+  readonly bindOutbounds?: {
+    readonly mesh: string;
+    readonly zone?: string;
+    readonly services: readonly BoundService[];
+  };
   /**
    * Routes of the dynamic configuration socket, `<workdir>/kuma-mesh-metric-config.sock`: path →
    * the JSON kuma-cp sends there (`/meshmetric`, `/dns`, any). Without it, no socket.

@@ -13,8 +13,9 @@ describe('README', () => {
       if (spec.flag) assert.ok(readme.includes(`\`--${spec.flag}\``), `--${spec.flag}`);
       for (const name of spec.env) assert.ok(readme.includes(`\`${name}\``), name);
       if (spec.default !== undefined) {
-        const row = readme.split('\n').find((line) => line.startsWith('|') && line.includes(`\`${spec.env[0]}\``) && line.includes(`\`${spec.default}\``));
-        assert.ok(row, `default ${spec.default} of ${spec.env[0]}`);
+        const key = spec.env[0] ?? `--${spec.flag}`;
+        const row = readme.split('\n').find((line) => line.startsWith('|') && line.includes(`\`${key}\``) && line.includes(`\`${spec.default}\``));
+        assert.ok(row, `default ${spec.default} of ${key}`);
       }
     }
   });

@@ -32,7 +32,7 @@ function timedGet(target: { socketPath: string } | { port: number }, urlPath: st
 }
 
 export interface ScrapeRun {
-  /** Figure 9: one merged scrape over the metrics socket. */
+  /** Figure 10: one merged scrape over the metrics socket. */
   mergedMs: number[];
   /** The same Envoy's text fetched from its admin directly, interleaved with those. */
   directMs: number[];
@@ -41,7 +41,7 @@ export interface ScrapeRun {
 }
 
 /**
- * Figure 9: an agent whose (fake) Envoy has about `series` more series; scrapes over the metrics
+ * Figure 10: an agent whose (fake) Envoy has about `series` more series; scrapes over the metrics
  * socket against direct fetches of Envoy's `/stats?format=prometheus&text_readouts=`, taken in
  * turn after a warm-up, so that both see the same machine load.
  */

@@ -4,7 +4,7 @@ import path from 'node:path';
 export interface Figure {
   readonly id: string;
   readonly name: string;
-  readonly unit: 'ms' | 'MB' | '% of a core';
+  readonly unit: 'ms' | 'MB' | '% of a core' | 'queries/s';
   /** Median of the runs. */
   readonly value: number;
   /** Median of the same-run baseline, when the figure has one. */
@@ -19,7 +19,7 @@ export interface Figure {
 
 function fmt(value: number | undefined, unit?: string): string {
   if (value === undefined || Number.isNaN(value)) return '—';
-  const digits = unit === '% of a core' ? 2 : unit === 'MB' ? 1 : 0;
+  const digits = unit === '% of a core' ? 2 : unit === 'MB' ? 1 : unit === 'ms' && value < 1 ? 3 : 0;
   return value.toFixed(digits);
 }
 

@@ -1,3 +1,4 @@
+import type { DataplaneConfig } from '../transparent-proxy/config.js';
 import type { TokenFields } from './token.js';
 
 export type ProxyType = 'dataplane' | 'ingress' | 'egress';
@@ -24,11 +25,13 @@ export interface BootstrapRequest {
     readonly envoy: { readonly version: string; readonly build: string; readonly kumaDpCompatible: boolean };
   };
   readonly dynamicMetadata: Readonly<Record<string, string>>;
+  readonly dnsPort?: number;
   readonly readinessPort?: number;
   readonly operatingSystem: string;
   readonly features: readonly string[];
   readonly resources: { readonly maxHeapSizeBytes?: number };
   readonly workdir: string;
+  readonly dataplaneConfig?: DataplaneConfig;
 }
 
 export interface BootstrapRequestInput {
@@ -48,12 +51,20 @@ export interface BootstrapRequestInput {
   readonly hostIp?: string;
   /** The cgroup's memory limit, for the CP to size Envoy's heap by. */
   readonly maxHeapSizeBytes?: number;
+  /** The DNS proxy's port while it runs: kuma-cp takes DNS redirection to be on when it is set. */
+  readonly dnsPort?: number;
+  /** kumactl's transparent-proxy configuration, when the dataplane runs behind it. */
+  readonly dataplaneConfig?: DataplaneConfig;
   /**
    * What kuma-cp may rely on: each feature promises a part of the agent that runs (the components'
    * own `features`); claiming one that does not run makes the CP generate config nobody serves.
    */
   readonly features: readonly string[];
 }
+
+// kuma-cp reads `dataplaneConfig` only from a dataplane that sends this feature
+// (pkg/transparentproxy/config/dataplane GetDataplaneConfig): the two go together.
+export const FEATURE_TRANSPARENT_PROXY_IN_METADATA = 'feature-transparent-proxy-in-dataplane-metadata';
 
 export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRequest {
   return {
@@ -70,10 +81,12 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
       envoy: { version: input.envoy.version, build: input.envoy.build, kumaDpCompatible: input.envoy.compatible },
     },
     dynamicMetadata: input.hostIp === undefined ? {} : { HOST_IP: input.hostIp },
+    ...(input.dnsPort !== undefined && { dnsPort: input.dnsPort }),
     ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
     operatingSystem: input.platform,
-    features: input.features,
+    features: [...input.features, ...(input.dataplaneConfig ? [FEATURE_TRANSPARENT_PROXY_IN_METADATA] : [])],
     resources: input.maxHeapSizeBytes === undefined ? {} : { maxHeapSizeBytes: input.maxHeapSizeBytes },
     workdir: input.workdir,
+    ...(input.dataplaneConfig && { dataplaneConfig: input.dataplaneConfig }),
   };
 }

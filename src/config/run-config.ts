@@ -4,6 +4,7 @@ import type { ControlPlaneTls } from '../bootstrap/tls.js';
 import { loadDataplaneResource } from '../bootstrap/template.js';
 import { tokenSetting, type TokenSetting } from '../bootstrap/token.js';
 import { UserError } from '../errors.js';
+import { parseTransparentProxyConfig, type DataplaneConfig } from '../transparent-proxy/config.js';
 import { RUN_SETTINGS, resolveSetting, type AnySetting, type RunSettings } from './settings.js';
 
 type LogLevel = (typeof import('./settings.js').LOG_LEVELS)[number];
@@ -49,6 +50,15 @@ export interface RunConfig {
   readonly metrics: { readonly enabled: boolean };
   /** How often Envoy's dynamic-configuration socket is polled. */
   readonly dynamicConfigRefreshMs: number;
+  readonly dns: {
+    readonly enabled: boolean;
+    readonly proxyPort: number;
+  };
+  /** kumactl's transparent-proxy configuration, when the dataplane runs behind its iptables. */
+  readonly transparentProxy?: DataplaneConfig;
+  readonly bindOutbounds: boolean;
+  /** --hosts-file: where the bind-outbounds names are kept for applications. */
+  readonly hostsFile?: string;
   readonly logLevel: LogLevel;
   /** `kuma-dp run -- <app> [args]`: the application started once the dataplane is ready. */
   readonly app?: readonly string[];
@@ -90,6 +100,31 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     throw new UserError(`invalid --readiness-port ${readinessPort}: it is also the --admin-port; give each its own port`);
   }
   const app = flags['--'];
+  const transparentProxySources = get('transparentProxyConfig') ?? [];
+  if (transparentProxySources.filter((source) => source === '-').length + (get('dataplaneFile') === '-' ? 1 : 0) > 1) {
+    throw new UserError('stdin can be read once: pass - to only one of --dataplane-file and --transparent-proxy-config');
+  }
+  const bindOutbounds = must('bindOutbounds');
+  const hostsFile = get('hostsFile');
+  if (hostsFile !== undefined && !bindOutbounds) {
+    throw new UserError('invalid --hosts-file: it holds the names of --bind-outbounds; pass --bind-outbounds too');
+  }
+  const dns = { enabled: must('dnsEnabled'), proxyPort: must('dnsProxyPort') };
+  const transparentProxy =
+    must('transparentProxy') || transparentProxySources.length > 0
+      ? parseTransparentProxyConfig(
+          transparentProxySources.map((source) => ({ source, text: read(source, '--transparent-proxy-config') })),
+          dns,
+        )
+      : undefined;
+  if (transparentProxy && process.platform !== 'linux') {
+    throw new UserError('invalid --transparent-proxy: the transparent proxy (iptables) exists only on Linux');
+  }
+  // The DNS proxy listens on TCP as well: a port shared with our own TCP listeners cannot work.
+  if (dns.enabled && (transparentProxy || bindOutbounds) && [readinessPort, adminPort].includes(dns.proxyPort)) {
+    const other = dns.proxyPort === readinessPort ? '--readiness-port' : '--admin-port';
+    throw new UserError(`invalid --dns-proxy-port ${dns.proxyPort}: it is also the ${other}; give each its own port`);
+  }
   const resource = loadDataplaneResource({
     inline: get('dataplane'),
     file: get('dataplaneFile'),
@@ -127,6 +162,10 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     readinessPort,
     metrics: { enabled: must('metrics') },
     dynamicConfigRefreshMs: must('dynamicConfigRefreshInterval'),
+    dns,
+    transparentProxy,
+    bindOutbounds,
+    hostsFile,
     logLevel: must('logLevel'),
     app: Array.isArray(app) && app.length > 0 ? app.map(String) : undefined,
   };

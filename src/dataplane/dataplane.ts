@@ -1,10 +1,13 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
+import { bindOutboundsComponent } from '../bind-outbounds/component.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { createDynamicConfigPoller } from '../dynconf/poller.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
+import type { DnsProxy } from '../dns/component.js';
+import { dnsProxyFor } from '../dns/setup.js';
 import { envoyArgs } from '../envoy/args.js';
 import { assertAdminAddressFree } from '../envoy/admin-port.js';
 import type { EnvoyBuild } from '../envoy/binary.js';
@@ -87,13 +90,34 @@ interface Observers {
  * kuma-cp points Envoy at exist before Envoy starts, and stops before them. No feature string
  * goes with the metrics socket or the poller: kuma-cp configures both for every dataplane.
  */
-async function sideComponents(context: DataplaneContext): Promise<{ components: Component[]; observers: Observers }> {
+async function sideComponents(
+  context: DataplaneContext,
+  dns: DnsProxy | undefined,
+  clock: Clock,
+): Promise<{ components: Component[]; observers: Observers }> {
   const { config } = context;
-  const poller = createDynamicConfigPoller({ socketPath: dynamicConfigSocketPath(context.workDir), intervalMs: config.dynamicConfigRefreshMs });
+  // One poller for every path of kuma-cp's dynamic configuration, polled in registration order (Go's: /dns, then /meshmetric).
+  const poller = createDynamicConfigPoller({ socketPath: dynamicConfigSocketPath(context.workDir), intervalMs: config.dynamicConfigRefreshMs, clock });
+  if (dns) poller.register('/dns', (json) => dns.update(json));
   const metrics = config.metrics.enabled
     ? (await import('./metrics.js')).metricsParts({ ...config.dataplane, workDir: context.workDir, bootstrap: context.bootstrap, poller })
     : undefined;
-  return { components: [...(metrics ? [metrics.component] : []), poller], observers: { metrics } };
+  const components = [
+    ...(dns ? [dns] : []),
+    ...(config.bindOutbounds
+      ? [
+          bindOutboundsComponent({
+            admin: () => context.bootstrap.value?.admin,
+            publish: dns && ((names) => dns.setNames(names)),
+            hostsFile: config.hostsFile === undefined ? undefined : { path: config.hostsFile, id: `${config.dataplane.mesh}/${config.dataplane.name}` },
+            clock,
+          }),
+        ]
+      : []),
+    ...(metrics ? [metrics.component] : []),
+    poller,
+  ];
+  return { components, observers: { metrics } };
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -167,7 +191,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const env = childEnvironment(spec.env);
   const version = agentVersion();
   const maxHeapSizeBytes = cgroupMemoryLimit();
-  const { components: side, observers } = await sideComponents(context);
+  const dns = dnsProxyFor(config, clock);
+  const { components: side, observers } = await sideComponents(context, dns, clock);
   readiness.onChange((state) => observers.metrics?.agentMetrics.observeReadiness(state));
   let previous: State | undefined;
   const envoy = envoyComponent({
@@ -195,6 +220,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           token: await spec.token(),
           caCert: config.controlPlane.tls.caCert,
           maxHeapSizeBytes,
+          dnsPort: dns && config.dns.proxyPort,
+          dataplaneConfig: config.transparentProxy,
           features: featuresOf(components),
         }),
       adminPort: config.dataplane.adminPort,

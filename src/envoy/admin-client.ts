@@ -58,6 +58,24 @@ export class EnvoyAdmin {
     await this.post(`/drain_listeners?graceful${options.inboundOnly ? '&inboundonly' : ''}&skip_exit`);
   }
 
+  /** A GET whose answer must be 200 and at most maxBytes long (Envoy's listeners grow with the mesh). */
+  async get(path: string, maxBytes: number): Promise<string> {
+    const answer = await request(`${this.origin}${path}`, { dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of answer.body) {
+      length += (chunk as Buffer).length;
+      if (length > maxBytes) {
+        answer.body.destroy();
+        throw new Error(`GET ${path}: Envoy's answer is larger than ${maxBytes} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (answer.statusCode !== 200) throw new Error(`GET ${path} answered ${answer.statusCode}: ${body.trim().slice(0, 200)}`);
+    return body;
+  }
+
   private async post(path: string): Promise<void> {
     const { status, body } = await this.call('POST', path);
     if (status !== 200) throw new Error(`POST ${path} answered ${status}: ${body.trim()}`);
