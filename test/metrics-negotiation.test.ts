@@ -109,9 +109,9 @@ describe('the merged scrape', () => {
     const failed: string[] = [];
     const result = await run(
       {
-        app: { body: '# TYPE app_requests counter\napp_requests_total 5\n# EOF\n', format: 'openmetrics-1.0.0' },
-        'grpc-app': { body: '\u0008\u0001binary', format: 'protobuf' },
-        envoy: { body: '# TYPE rq counter\nrq{envoy_cluster_name="r-1a2b3c4d5e6f7a8b"} 1\nrq{envoy_cluster_name="r-9f8e7d6c5b4a3f2e"} 2\n', format: 'text' },
+        app: { body: Buffer.from('# TYPE app_requests counter\napp_requests_total 5\n# EOF\n'), format: 'openmetrics-1.0.0' },
+        'grpc-app': { body: Buffer.from('\u0008\u0001binary'), format: 'protobuf' },
+        envoy: { body: Buffer.from('# TYPE rq counter\nrq{envoy_cluster_name="r-1a2b3c4d5e6f7a8b"} 1\nrq{envoy_cluster_name="r-9f8e7d6c5b4a3f2e"} 2\n'), format: 'text' },
       },
       failed,
     );
@@ -129,7 +129,7 @@ describe('the merged scrape', () => {
 
   it("leaves Envoy out when its text does not parse, and still answers with the rest", async () => {
     const failed: string[] = [];
-    const result = await run({ envoy: { body: 'garbage {', format: 'text' } }, failed);
+    const result = await run({ envoy: { body: Buffer.from('garbage {'), format: 'text' } }, failed);
     assert.equal(result.contentType, 'text/plain; version=0.0.4; charset=utf-8');
     assert.equal(result.body.toString(), '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n');
     assert.equal(failed.length, 4);

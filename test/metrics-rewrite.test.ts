@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { staticClusterNames } from '../src/metrics/bootstrap-clusters.js';
 import { KNOWN_BOOTSTRAP_CLUSTERS, mergeClusters, unsplitClusterName } from '../src/metrics/merge.js';
+import { EnvoyRewriter } from '../src/metrics/rewrite-plan.js';
 import { parseMeshMetricConfig } from '../src/metrics/mesh-metric-config.js';
 import { profileFilter, selectorFunction, type SidecarProfiles } from '../src/metrics/profiles.js';
 import { meshMetricScrape, promLabelName, type Sources } from '../src/metrics/scrape.js';
@@ -98,6 +99,63 @@ describe('the merged scrape rewrites Envoy as Kuma does', () => {
   });
 });
 
+describe("Envoy's rewrite, scrape after scrape", () => {
+  const clusters = new Set(['system_ads']);
+  const envoy = (requests: number, extra = '') =>
+    '# TYPE envoy_cluster_upstream_rq_total counter\n' +
+    `envoy_cluster_upstream_rq_total{envoy_cluster_name="redis-1a2b3c4d5e6f7a8b"} ${requests}\n` +
+    `envoy_cluster_upstream_rq_total{envoy_cluster_name="redis-9f8e7d6c5b4a3f2e"} ${requests * 2}\n` +
+    `envoy_cluster_upstream_rq_total{envoy_cluster_name="system_ads"} 1\n${extra}\n` +
+    '# TYPE envoy_server_memory_allocated gauge\nenvoy_server_memory_allocated{} 9217064\n\n' +
+    '# TYPE t histogram\n' +
+    `t_bucket{envoy_cluster_name="s-1a2b3c4d5e6f7a8b",le="10"} ${requests}\nt_sum{envoy_cluster_name="s-1a2b3c4d5e6f7a8b"} 1.5\n` +
+    `t_count{envoy_cluster_name="s-1a2b3c4d5e6f7a8b"} ${requests}\n` +
+    `t_bucket{envoy_cluster_name="s-9f8e7d6c5b4a3f2e",le="10"} 2\nt_bucket{envoy_cluster_name="s-9f8e7d6c5b4a3f2e",le="+Inf"} 3\n` +
+    't_sum{envoy_cluster_name="s-9f8e7d6c5b4a3f2e"} 0.25\nt_count{envoy_cluster_name="s-9f8e7d6c5b4a3f2e"} 3\n' +
+    '# TYPE q summary\n' +
+    `q{envoy_cluster_name="s-1a2b3c4d5e6f7a8b",quantile="0.5"} ${requests / 4}\nq_sum{envoy_cluster_name="s-1a2b3c4d5e6f7a8b"} 7\n` +
+    `q_count{envoy_cluster_name="s-1a2b3c4d5e6f7a8b"} ${requests + 0.75}\n`;
+  const fresh = (text: string) => new EnvoyRewriter().rewrite(Buffer.from(text), clusters).toString();
+
+  it('answers each later text as a rewrite from scratch would, whatever changed', () => {
+    const rewriter = new EnvoyRewriter();
+    const texts = [
+      envoy(10),
+      envoy(11),
+      envoy(1e7),
+      envoy(3, 'envoy_cluster_upstream_rq_total{envoy_cluster_name="new"} 4\n'),
+      envoy(3, 'envoy_cluster_upstream_rq_total{envoy_cluster_name="new"} 5\n'),
+      envoy(4).replace('9217064', '-2.5e-7'),
+      envoy(4).replace('9217064', 'NaN'),
+      envoy(4).replace('} 1\n', '} 1 1395066363000\n'),
+      envoy(5).replace('redis-1a2b3c4d5e6f7a8b', 'rédis-1a2b3c4d5e6f7a8b'),
+      envoy(5),
+      envoy(6),
+      envoy(6).replace('# TYPE envoy_server_memory_allocated gauge\n', ''),
+      envoy(6).slice(0, -1),
+      envoy(7),
+    ];
+    for (const [i, text] of texts.entries()) assert.equal(rewriter.rewrite(Buffer.from(text), clusters).toString(), fresh(text), `text ${i}`);
+  });
+
+  it("refuses what a rewrite from scratch refuses, even when the shape is the known one", () => {
+    const rewriter = new EnvoyRewriter();
+    rewriter.rewrite(Buffer.from(envoy(10)), clusters);
+    assert.throws(() => rewriter.rewrite(Buffer.from(envoy(-1)), clusters), /negative bucket population for histogram "t"/);
+    assert.throws(() => rewriter.rewrite(Buffer.from(envoy(10).replace('} 1\n', '} one\n')), clusters), /expected float as value, got "one"/);
+    assert.equal(rewriter.rewrite(Buffer.from(envoy(12)), clusters).toString(), fresh(envoy(12)));
+  });
+
+  it("starts over when the bootstrap's clusters change, and copes with a family that comes back", () => {
+    const rewriter = new EnvoyRewriter();
+    const text = '# TYPE c counter\nc{envoy_cluster_name="ads_cluster"} 1\n';
+    assert.ok(!rewriter.rewrite(Buffer.from(text), new Set(['ads_cluster'])).toString().includes('kuma_io_mesh_traffic'));
+    assert.ok(rewriter.rewrite(Buffer.from(text), new Set(['system_ads'])).toString().includes('kuma_io_mesh_traffic'));
+    const revisited = '# TYPE a counter\na{x="1"} 1\n# TYPE b counter\nb 2\na{x="2"} 3\n';
+    assert.equal(rewriter.rewrite(Buffer.from(revisited), clusters).toString(), writeFamilies(mergeClusters(parseText(revisited), clusters)).replace(/\n\n/g, '\n'));
+  });
+});
+
 describe('MeshMetric profiles', () => {
   const families = parseText(
     '# TYPE envoy_cluster_upstream_rq_total counter\n' +
@@ -165,7 +223,7 @@ describe('the MeshMetric scrape', () => {
     envoy: target('envoy'),
     fetch: async (t) => {
       if (!(t.name in bodies)) throw new Error('connection refused');
-      return { body: bodies[t.name]!, format: 'text' };
+      return { body: Buffer.from(bodies[t.name]!), format: 'text' };
     },
     own: async () => '# HELP kuma_dp_envoy_up 1 while an Envoy process runs\n# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n',
     failed: (t, error) => failed.push(`${t.name}: ${error.message}`),

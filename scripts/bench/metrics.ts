@@ -6,7 +6,7 @@ import { writeScenario } from '../../stand-ins/scenario.js';
 import { BenchAgent } from './agent.js';
 import { rssBytes, sleep, tempDir } from './processes.js';
 
-const LIVE = 'Envoy is live and has its configuration';
+const LIVE = 'envoy-live';
 let serial = 0;
 
 async function metricsAgent(cpUrl: string, options: { args?: string[]; env?: Record<string, string> } = {}): Promise<BenchAgent> {

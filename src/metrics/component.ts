@@ -10,6 +10,7 @@ import { KNOWN_BOOTSTRAP_CLUSTERS } from './merge.js';
 import type { MeshMetricConfig } from './mesh-metric-config.js';
 import type { Family } from './model.js';
 import { profileFilter } from './profiles.js';
+import { EnvoyRewriter } from './rewrite-plan.js';
 import { meshMetricScrape, mergedScrape, type Sources } from './scrape.js';
 import { Scraper, type ScrapeTarget } from './scraper.js';
 import { envoyMeshMetricQuery, envoyStatsQuery } from './scrape-url.js';
@@ -91,6 +92,8 @@ export function createMetricsSocket(options: MetricsSocketOptions): Component {
 
 class ScrapeHandler {
   private readonly scraper = new Scraper();
+  /** Envoy's lines are the same scrape after scrape: the rewrite is compiled once. */
+  private readonly rewriter = new EnvoyRewriter();
   private readonly throttle: Throttle;
   private inFlight = 0;
 
@@ -151,7 +154,7 @@ class ScrapeHandler {
       headers,
       timeoutMs,
     );
-    return mergedScrape(sources, this.options.bootstrapClusters?.() ?? KNOWN_BOOTSTRAP_CLUSTERS);
+    return mergedScrape(sources, this.options.bootstrapClusters?.() ?? KNOWN_BOOTSTRAP_CLUSTERS, this.rewriter);
   }
 
   private async meshMetric(timeoutMs: number): Promise<{ body: Buffer; contentType: string }> {

@@ -114,7 +114,19 @@ export function joinBodies(bodies: ReadonlyArray<string | Buffer>, format: TextF
     if (part.subarray(part.length - EOF_MARKER.length).equals(EOF_MARKER)) part = trimTrailingNewlines(part.subarray(0, part.length - EOF_MARKER.length));
     parts.push(part, NEWLINE);
   }
+  const tail = format === 'text' ? NEWLINE : NEWLINE_EOF;
+  // The usual case (an Envoy's megabyte among them): nothing to collapse or trim, one copy.
+  const space = (byte: number | undefined) => byte === undefined || byte === 32 || (byte >= 9 && byte <= 13);
+  const bodyParts = parts.filter((_, i) => i % 2 === 0);
+  if (
+    bodyParts.every((part, i) => part.length > 0 && !part.includes('\n\n') && (i === 0 || part[0] !== LF)) &&
+    !space(bodyParts[0]?.[0]) &&
+    !space(bodyParts.at(-1)?.at(-1))
+  ) {
+    parts[parts.length - 1] = tail;
+    return Buffer.concat(parts);
+  }
   let joined: Buffer = Buffer.concat(parts);
   if (joined.includes('\n\n')) joined = collapseNewlines(joined);
-  return Buffer.concat([trimSpace(joined), format === 'text' ? NEWLINE : NEWLINE_EOF]);
+  return Buffer.concat([trimSpace(joined), tail]);
 }

@@ -46,3 +46,18 @@ function isDigits(text: string): boolean {
   }
   return true;
 }
+
+/** parseGoFloat of text[start, end), without making a string of a plain integer (most values are). */
+export function parseGoFloatAt(text: string, start: number, end: number): number | undefined {
+  if (end > start && end - start <= 15) {
+    let integer = 0;
+    let i = start;
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      integer = integer * 10 + (c - 48);
+    }
+    if (i === end) return integer;
+  }
+  return parseGoFloat(text.slice(start, end));
+}

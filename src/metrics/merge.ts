@@ -35,8 +35,14 @@ export function mergeClusters(families: Family[], bootstrapClusters: ReadonlySet
   return families.map(clusterMerge(bootstrapClusters));
 }
 
-/** mergeClusters one family at a time, for families read as a stream. */
-export function clusterMerge(bootstrapClusters: ReadonlySet<string> = KNOWN_BOOTSTRAP_CLUSTERS): (family: Family) => Family {
+/**
+ * mergeClusters one family at a time, for families read as a stream; `merged` is told of each
+ * sample summed into another.
+ */
+export function clusterMerge(
+  bootstrapClusters: ReadonlySet<string> = KNOWN_BOOTSTRAP_CLUSTERS,
+  merged?: (from: Metric, into: Metric) => void,
+): (family: Family) => Family {
   const isMeshCluster = (cluster: string | undefined) =>
     cluster !== undefined && !bootstrapClusters.has(cluster) && !NOT_MESH_CLUSTERS.has(cluster);
   // A few hundred clusters name tens of thousands of samples.
@@ -54,7 +60,7 @@ export function clusterMerge(bootstrapClusters: ReadonlySet<string> = KNOWN_BOOT
     if (!first) return family;
     if (labelValue(first, CLUSTER_LABEL) !== undefined) {
       for (const metric of family.metrics) renameCluster(metric, unsplit);
-      family.metrics = sumDuplicates(family.metrics);
+      family.metrics = sumDuplicates(family.metrics, merged);
       for (const metric of family.metrics) if (isMeshCluster(labelValue(metric, CLUSTER_LABEL))) markMeshTraffic(metric);
     } else if (labelValue(first, HTTP_PREFIX_LABEL) !== undefined) {
       for (const metric of family.metrics) {
@@ -89,16 +95,17 @@ function labelKey(labels: readonly string[]): string {
 }
 
 /** Sums the samples that have the same labels into the first of them; Go's merged sample has no timestamp. */
-function sumDuplicates(metrics: readonly Metric[]): Metric[] {
-  const merged = new Map<string, Metric>();
+function sumDuplicates(metrics: readonly Metric[], merged?: (from: Metric, into: Metric) => void): Metric[] {
+  const byLabels = new Map<string, Metric>();
   for (const metric of metrics) {
     const key = labelKey(metric.labels);
-    const into = merged.get(key);
+    const into = byLabels.get(key);
     if (!into) {
       delete metric.timestamp;
-      merged.set(key, metric);
+      byLabels.set(key, metric);
       continue;
     }
+    merged?.(metric, into);
     into.value += metric.value;
     into.sum += metric.sum;
     into.count += metric.count;
@@ -108,5 +115,5 @@ function sumDuplicates(metrics: readonly Metric[]): Metric[] {
       for (let i = 0; i < points.length; i += 2) setPoint(into.points, points[i]!, points[i + 1]!, true);
     }
   }
-  return merged.size === metrics.length ? (metrics as Metric[]) : [...merged.values()];
+  return byLabels.size === metrics.length ? (metrics as Metric[]) : [...byLabels.values()];
 }

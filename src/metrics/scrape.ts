@@ -1,9 +1,9 @@
 import { CONTENT_TYPES, joinBodies, selectFormat, type SourceFormat } from './content-type.js';
-import { clusterMerge } from './merge.js';
 import type { Family } from './model.js';
 import type { Scraped, ScrapeTarget } from './scraper.js';
-import { FamilyRevisited, parseText, parseTextStream } from './text-parse.js';
-import { TextBuffer, writeFamily, writeFamilyTo } from './text-write.js';
+import { parseText } from './text-parse.js';
+import { writeFamily } from './text-write.js';
+import { EnvoyRewriter } from './rewrite-plan.js';
 
 export type Fetch = (target: ScrapeTarget) => Promise<Scraped>;
 
@@ -41,35 +41,23 @@ async function fetchAll(sources: Sources): Promise<Array<{ target: ScrapeTarget;
 }
 
 /**
- * Envoy's text with Kuma's rewrite, family by family (no empty lines between them: joining the
- * bodies would take them out again).
- */
-export function rewriteEnvoy(text: string, bootstrapClusters: ReadonlySet<string>): Buffer {
-  const merge = clusterMerge(bootstrapClusters);
-  const out = new TextBuffer(text.length + (text.length >> 3));
-  try {
-    parseTextStream(text, (family) => writeFamilyTo((chunk) => out.append(chunk), merge(family)));
-  } catch (error) {
-    if (!(error instanceof FamilyRevisited)) throw error;
-    return Buffer.from(parseText(text).map(merge).map(writeFamily).join(''));
-  }
-  return out.bytes();
-}
-
-/**
  * The merged scrape (any path but `/meshmetric`): the applications' bodies as they came, Envoy's
  * with Kuma's rewrite, then the agent's own metrics, joined as Kuma joins them, in the best
  * format any source answered in.
  */
-export async function mergedScrape(sources: Sources, bootstrapClusters: ReadonlySet<string>): Promise<{ body: Buffer; contentType: string }> {
+export async function mergedScrape(
+  sources: Sources,
+  bootstrapClusters: ReadonlySet<string>,
+  rewriter = new EnvoyRewriter(),
+): Promise<{ body: Buffer; contentType: string }> {
   const [answers, own] = await Promise.all([fetchAll(sources), sources.own?.()]);
   const bodies: Array<string | Buffer> = [];
   const formats: SourceFormat[] = [];
   for (const { target, scraped } of answers) {
-    let body: string | Buffer = scraped.body;
+    let body = scraped.body;
     if (target === sources.envoy) {
       try {
-        body = rewriteEnvoy(body, bootstrapClusters);
+        body = rewriter.rewrite(body, bootstrapClusters);
       } catch (error) {
         sources.failed(target, error as Error);
         continue;
@@ -129,7 +117,7 @@ export async function meshMetricScrape(
   };
   for (const { target, scraped } of answers) {
     try {
-      const families = parseText(scraped.body);
+      const families = parseText(scraped.body.toString('utf8'));
       add(target === sources.envoy ? profiles(families) : families);
     } catch (error) {
       sources.failed(target, error as Error);

@@ -10,7 +10,8 @@ export interface ScrapeTarget {
 }
 
 export interface Scraped {
-  readonly body: string;
+  /** As it came: decoded only where it must be parsed. */
+  readonly body: Buffer;
   readonly format: SourceFormat;
 }
 
@@ -68,7 +69,7 @@ export class Scraper {
       }
       const contentType = answer.headers['content-type'];
       const body = await this.read(answer.body, this.maxBodyBytes, false);
-      return { body: body.toString('utf8'), format: responseFormat(Array.isArray(contentType) ? contentType[0] : contentType) };
+      return { body, format: responseFormat(Array.isArray(contentType) ? contentType[0] : contentType) };
     } catch (error) {
       if (error instanceof ScrapeError) throw error;
       throw new ScrapeError(target, signal.aborted ? `no complete answer within ${timeoutMs}ms` : reasonOf(error));

@@ -1,4 +1,4 @@
-import { parseGoFloat } from './go-float.js';
+import { parseGoFloat, parseGoFloatAt } from './go-float.js';
 import { setPoint, type Family, type Metric, type MetricType } from './model.js';
 
 /** Prometheus text that Go's expfmt parser would refuse; the source then contributes nothing. */
@@ -32,6 +32,19 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 
 type Role = 'value' | 'count' | 'sum' | 'bucket';
 
+/** Which number of a metric a sample line sets: its value, sum, count, a bucket or quantile (`bound`), or none. */
+export type ValueKind = 'value' | 'sum' | 'count' | 'point' | 'ignored';
+/** How a line's value is taken: as is, truncated to an integer (a summary's count), or refused when negative (a histogram's). */
+export type ValueMode = 'as-is' | 'truncated' | 'non-negative';
+
+/** Told where each line's text and value went (to compile a rewrite that later texts of the same shape reuse). */
+export interface LineObserver {
+  /** A line that is not a sample (comment, empty), from start to end of the text. */
+  other(start: number, end: number): void;
+  /** A sample line; its value is the text from valueStart to valueEnd, and the line ends at end. */
+  sample(line: { start: number; valueStart: number; valueEnd: number; end: number }, metric: Metric, kind: ValueKind, bound: number, mode: ValueMode): void;
+}
+
 /**
  * Parses Prometheus text format 0.0.4 (and the OpenMetrics text Kuma passes through) as Go's
  * expfmt.TextParser does: families by name (a `_sum`, `_count` or `_bucket` sample joins its
@@ -57,8 +70,8 @@ export class FamilyRevisited extends Error {
  * lines come back after another family's throws FamilyRevisited: Envoy writes each family in one
  * block, any text that does not is then read with parseText.
  */
-export function parseTextStream(text: string, onFamily: (family: Family) => void): void {
-  new Parser(text, onFamily).parse();
+export function parseTextStream(text: string, onFamily: (family: Family) => void, observer?: LineObserver): void {
+  new Parser(text, onFamily, observer).parse();
 }
 
 class Parser {
@@ -80,9 +93,16 @@ class Parser {
   private pos = 0;
   private end = 0;
 
+  /** Where the current line starts, where its value starts and ends, and whether it was a sample. */
+  private lineStart = 0;
+  private valueStart = 0;
+  private valueEnd = 0;
+  private sampled = false;
+
   constructor(
     private readonly text: string,
     private readonly onFamily?: (family: Family) => void,
+    private readonly observer?: LineObserver,
   ) {}
 
   parse(): Family[] {
@@ -94,7 +114,10 @@ class Parser {
       this.line++;
       this.pos = start;
       this.end = end;
+      this.lineStart = start;
+      this.sampled = false;
       this.parseLine();
+      if (!this.sampled) this.observer?.other(start, end);
       start = end + 1;
     }
     if (this.current) this.handOn(this.current);
@@ -316,22 +339,10 @@ class Parser {
     if (!this.typed.has(family)) this.typed.add(family);
     this.skipBlanks();
     const valueStart = this.pos;
-    // Most values are small integers: read without a string.
-    let integer = 0;
-    let digits = true;
-    while (this.pos < this.end) {
-      const c = this.text.charCodeAt(this.pos);
-      if (isBlank(c)) break;
-      if (isDigit(c)) integer = integer * 10 + (c - 48);
-      else digits = false;
-      this.pos++;
-    }
-    let value: number | undefined = integer;
-    if (!digits || this.pos === valueStart || this.pos - valueStart > 15) {
-      const valueText = this.text.slice(valueStart, this.pos);
-      value = parseGoFloat(valueText);
-      if (value === undefined) this.fail(`expected float as value, got "${valueText}"`);
-    }
+    while (this.pos < this.end && !isBlank(this.text.charCodeAt(this.pos))) this.pos++;
+    const valueEnd = this.pos;
+    const value = parseGoFloatAt(this.text, valueStart, valueEnd);
+    if (value === undefined) this.fail(`expected float as value, got "${this.text.slice(valueStart, valueEnd)}"`);
     this.skipBlanks();
     let timestamp: string | undefined;
     if (this.pos < this.end) {
@@ -344,7 +355,14 @@ class Parser {
       this.skipBlanks();
       if (this.pos < this.end) this.fail(`spurious string after timestamp: "${this.text.slice(this.pos, this.end)}"`);
     }
+    this.valueStart = valueStart;
+    this.valueEnd = valueEnd;
     this.record(family, role, labels, bound, value, timestamp);
+  }
+
+  private observe(metric: Metric, kind: ValueKind, bound: number, mode: ValueMode): void {
+    this.sampled = true;
+    this.observer?.sample({ start: this.lineStart, valueStart: this.valueStart, valueEnd: this.valueEnd, end: this.end }, metric, kind, bound, mode);
   }
 
   private record(family: Family, role: Role, labels: readonly string[], bound: number | undefined, value: number, timestamp: string | undefined): void {
@@ -352,6 +370,7 @@ class Parser {
       const metric: Metric = { labels: labels.slice(), value, sum: 0, count: 0 };
       if (timestamp !== undefined) metric.timestamp = timestamp;
       family.metrics.push(metric);
+      this.observe(metric, 'value', 0, 'as-is');
       return;
     }
     const last = this.lastGroup;
@@ -371,11 +390,16 @@ class Parser {
     if (role === 'count') {
       if (histogram && value < 0) this.fail(`negative count for histogram "${family.name}"`);
       metric.count = histogram ? value : Math.trunc(value);
+      this.observe(metric, 'count', 0, histogram ? 'non-negative' : 'truncated');
     } else if (role === 'sum') {
       metric.sum = value;
+      this.observe(metric, 'sum', 0, 'as-is');
     } else if (bound !== undefined) {
       if (histogram && value < 0) this.fail(`negative bucket population for histogram "${family.name}"`);
       setPoint(metric.points!, bound, value, false);
+      this.observe(metric, 'point', bound, histogram ? 'non-negative' : 'as-is');
+    } else {
+      this.observe(metric, 'ignored', 0, 'as-is');
     }
   }
 }

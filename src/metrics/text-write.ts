@@ -32,36 +32,60 @@ function labelText(labels: readonly string[]): string {
   return text;
 }
 
-/** `0.5"}`: the end of a bucket's or quantile's labels, the same on every histogram. */
+/** `0.5"} `: the end of a bucket's or quantile's labels, the same on every histogram. */
 const closings = new Map<number, string>();
 
 function closing(bound: number): string {
   let text = closings.get(bound);
   if (text === undefined) {
-    text = `${formatGoFloat(bound)}"}`;
+    text = `${formatGoFloat(bound)}"} `;
     if (closings.size < 1000) closings.set(bound, text);
   }
   return text;
 }
 
+/** Which number of a metric a written value is (a bucket's or quantile's with its bound). */
+export type WrittenKind = 'value' | 'sum' | 'count' | 'point';
+
+/**
+ * Where a metric's lines go: text as it is, and each value apart, with which number of the metric
+ * it is, so that a rewrite can be compiled (rewrite-plan.ts).
+ */
+export interface LineSink {
+  text(text: string): void;
+  value(value: number, metric: Metric, kind: WrittenKind, bound: number): void;
+}
+
+/** A LineSink that makes text: the parts of one metric, joined once (a large scrape makes little garbage). */
+class TextParts implements LineSink {
+  readonly parts: string[] = [];
+
+  text(text: string): void {
+    this.parts.push(text);
+  }
+
+  value(value: number): void {
+    this.parts.push(formatGoFloat(value));
+  }
+}
+
 /**
  * Writes the lines of one metric; a name that is not a legacy name goes inside the braces. What
- * comes before the value is built once per kind of line (a histogram has twenty bucket lines),
- * and the lines are joined once: a large scrape makes little garbage.
+ * comes before the value is built once per kind of line (a histogram has twenty bucket lines).
  */
 class Lines {
-  readonly parts: string[] = [];
   private readonly stamp: string;
   /** Heads built so far, by suffix and extra label (string constants, compared by identity). */
   private readonly heads: Array<{ suffix: string; extra: string; head: string }> = [];
 
   constructor(
+    private readonly sink: LineSink,
+    private readonly metric: Metric,
     private readonly name: string,
     private readonly legacy: boolean,
     private readonly labels: string,
-    timestamp: string | undefined,
   ) {
-    this.stamp = timestamp === undefined ? '\n' : ` ${BigInt(timestamp)}\n`;
+    this.stamp = metric.timestamp === undefined ? '\n' : ` ${BigInt(metric.timestamp)}\n`;
   }
 
   /** `name_suffix{labels` plus `,extra="` when there is an extra label: the line up to the extra label's value. */
@@ -76,12 +100,17 @@ class Lines {
     return head;
   }
 
-  add(suffix: string, value: number): void {
-    this.parts.push(this.head(suffix, ''), formatGoFloat(value), this.stamp);
+  add(suffix: string, value: number, kind: WrittenKind): void {
+    this.sink.text(this.head(suffix, ''));
+    this.sink.value(value, this.metric, kind, 0);
+    this.sink.text(this.stamp);
   }
 
-  addWithBound(suffix: string, extra: string, bound: number, value: number): void {
-    this.parts.push(this.head(suffix, extra), closing(bound), ' ', formatGoFloat(value), this.stamp);
+  addWithBound(suffix: string, extra: string, bound: number, value: number, kind: WrittenKind): void {
+    this.sink.text(this.head(suffix, extra));
+    this.sink.text(closing(bound));
+    this.sink.value(value, this.metric, kind, bound);
+    this.sink.text(this.stamp);
   }
 }
 
@@ -104,14 +133,27 @@ function ascending(points: readonly number[] | undefined): readonly number[] {
  * The text goes to `sink` a metric at a time, so that a family of thousands of samples is never
  * one string.
  */
-export function writeFamilyTo(sink: (text: string) => void, family: Family): void {
+function writeFamilyTo(sink: (text: string) => void, family: Family): void {
+  writeFamilyLines(
+    {
+      header: sink,
+      metric: (write) => {
+        const parts = new TextParts();
+        write(parts);
+        sink(parts.parts.join(''));
+      },
+    },
+    family,
+  );
+}
+
+/** writeFamilyTo with the values apart: the family's header, then each metric's lines into a LineSink. */
+export function writeFamilyLines(out: { header(text: string): void; metric(write: (sink: LineSink) => void): void }, family: Family): void {
   const name = family.name;
-  sink(`${family.help === undefined ? '' : `# HELP ${writeName(name)} ${escape(family.help, false)}\n`}# TYPE ${writeName(name)} ${family.type}\n`);
+  out.header(`${family.help === undefined ? '' : `# HELP ${writeName(name)} ${escape(family.help, false)}\n`}# TYPE ${writeName(name)} ${family.type}\n`);
   const legacy = LEGACY_NAME.test(name);
   for (const metric of family.metrics) {
-    const lines = new Lines(name, legacy, labelText(metric.labels), metric.timestamp);
-    writeMetric(lines, family, metric);
-    sink(lines.parts.join(''));
+    out.metric((sink) => writeMetric(new Lines(sink, metric, name, legacy, labelText(metric.labels)), family, metric));
   }
 }
 
@@ -124,17 +166,18 @@ export function writeFamily(family: Family): string {
 
 function writeMetric(lines: Lines, family: Family, metric: Metric): void {
   if (family.type !== 'summary' && family.type !== 'histogram') {
-    lines.add('', metric.value);
+    lines.add('', metric.value, 'value');
     return;
   }
   const points = ascending(metric.points);
   const summary = family.type === 'summary';
   for (let i = 0; i < points.length; i += 2) {
-    lines.addWithBound(summary ? '' : '_bucket', summary ? 'quantile' : 'le', points[i]!, points[i + 1]!);
+    lines.addWithBound(summary ? '' : '_bucket', summary ? 'quantile' : 'le', points[i]!, points[i + 1]!, 'point');
   }
-  if (!summary && points[points.length - 2] !== Infinity) lines.addWithBound('_bucket', 'le', Infinity, metric.count);
-  lines.add('_sum', metric.sum);
-  lines.add('_count', metric.count);
+  // Go adds the +Inf bucket a histogram lacks, holding its count.
+  if (!summary && points[points.length - 2] !== Infinity) lines.addWithBound('_bucket', 'le', Infinity, metric.count, 'count');
+  lines.add('_sum', metric.sum, 'sum');
+  lines.add('_count', metric.count, 'count');
 }
 
 /** Families as Kuma's mutators write them: each followed by one empty line. */
