@@ -1,5 +1,6 @@
 // Kuma's golden bootstraps against what the project builds for its own tests
-// (stand-ins/bootstraps.ts), and against the agent: the admin address is all it may change.
+// (stand-ins/bootstraps.ts), and against the agent: the admin address (and the node metadata that
+// describes it) is all it may change.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -56,7 +57,7 @@ describe("the project's built bootstraps match Kuma's golden ones where the agen
   }
 });
 
-describe("kuma-dp changes only the admin address of a real control plane's bootstrap", () => {
+describe("kuma-dp changes only the admin address of a real control plane's bootstrap, and the node metadata that describes it", () => {
   for (const generation of ['modern', 'legacy'] as const) {
     it(generation, async () => {
       const cp = await startControlPlane({ generation, bootstrap: golden[generation] });
@@ -68,7 +69,14 @@ describe("kuma-dp changes only the admin address of a real control plane's boots
       });
       await waitUntil(() => readStarts(record).length > 0, 10_000, 'Envoy to start');
       const diff = lineDiff(golden[generation], readStarts(record)[0]!.config!);
-      assert.deepEqual(diff, { removed: [`      portValue: ${DEFAULT_ADMIN_PORT[generation]}`], added: [`      portValue: ${adminPort}`] });
+      const port = DEFAULT_ADMIN_PORT[generation];
+      assert.deepEqual(
+        diff,
+        generation === 'modern'
+          ? { removed: [`      portValue: ${port}`, `    dataplane.admin.port: "${port}"`], added: [`      portValue: ${adminPort}`, `    dataplane.admin.port: "${adminPort}"`] }
+          : // 0.2's bootstrap has no metadata: the agent adds what kuma-cp reads the admin from.
+            { removed: [`      portValue: ${port}`], added: [`      portValue: ${adminPort}`, '  metadata:', `    dataplane.admin.port: "${adminPort}"`, '    dataplane.admin.address: 127.0.0.1'] },
+      );
       await agent.waitFor('envoy-live');
       agent.kill('SIGTERM');
       assert.equal((await agent.exited).code, 0);

@@ -101,10 +101,13 @@ describe("the bootstrap request's dataplaneConfig (bootstrap-request-transparent
         name: 'sample',
         proxyType: 'dataplane',
         envoy: { version: '1.15.0', build: 'x', compatible: false },
-        agentVersion: '0.0.1',
+        agent: { product: 'kuma-dp-node', version: '0.0.1', gitTag: 'v0.0.1', gitCommit: 'unknown', buildDate: 'unknown', reportedVersion: 'kuma-dp-node/0.0.1' },
+        readinessPort: 9902,
         workdir: '/tmp',
         platform: 'linux',
         features: ['feature-tcp-accesslog-via-named-pipe'],
+        systemCaPath: '',
+        ipv6Enabled: true,
         dataplaneConfig,
       });
       assert.equal(JSON.stringify(request.dataplaneConfig), JSON.stringify(golden.dataplaneConfig), 'field for field, in Go\'s order');

@@ -9,16 +9,33 @@
 // The bundle sits two levels below the package root, as dist/src/cli/main.js' modules do, so that
 // src/version.ts' `../../package.json` still resolves; so do the chunks, next to the entry.
 // pino-pretty stays outside: it is loaded only for terminals, at run time, from node_modules.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { REQUIRE_BANNER } from './require-banner.js';
 
 // This file runs as dist/scripts/bundle.js.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const bundleDir = path.join(repoRoot, 'dist', 'bundle');
 export const bundlePath = path.join(bundleDir, 'kuma-dp.mjs');
+
+// What `kuma-dp version --detailed` and the bootstrap request report (src/version.ts), as Go
+// kuma-dp's build stamps them; "unknown" outside a git checkout. SOURCE_DATE_EPOCH keeps a
+// rebuild byte-identical.
+function buildStamp(): { gitCommit: string; buildDate: string } {
+  let gitCommit = 'unknown';
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout (e.g. a source tarball)
+  }
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const date = epoch === undefined ? new Date() : new Date(Number(epoch) * 1000);
+  return { gitCommit, buildDate: date.toISOString().replace(/\.\d+Z$/, 'Z') };
+}
 
 // Chunks of an earlier build would otherwise pile up (their names carry a content hash).
 rmSync(bundleDir, { recursive: true, force: true });
@@ -36,8 +53,8 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['pino-pretty'],
-  // CommonJS dependencies (pino, yargs' helpers) call require(); an ESM bundle has none of its own.
-  banner: { js: "import { createRequire as __kumaDpCreateRequire } from 'node:module'; const require = __kumaDpCreateRequire(import.meta.url);" },
+  define: { __KUMA_DP_BUILD__: JSON.stringify(buildStamp()) },
+  banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',
 });
 chmodSync(bundlePath, 0o755);

@@ -51,7 +51,7 @@ describe('templates/docker-entrypoint.sh', () => {
     const env = agentEnv({ PATH: imagePath() });
     const version = runEntrypoint(['version'], env);
     assert.equal(version.status, 0, version.stderr);
-    assert.match(version.stdout, /^kuma-dp \d+\.\d+\.\d+/);
+    assert.match(version.stdout, /^kuma-dp-node: \d+\.\d+\.\d+\n$/);
     const other = runEntrypoint(['echo', 'a debugging shell'], env);
     assert.equal(other.stdout, 'a debugging shell\n');
     const badFlag = runEntrypoint(['--readiness-port', 'x'], env);

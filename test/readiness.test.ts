@@ -107,7 +107,7 @@ describe('kuma-dp run readiness endpoint', () => {
       env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url }),
     });
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, `kuma-dp: readiness port ${port} is already in use on 127.0.0.1: another dataplane on this host may hold it; give each dataplane its own --readiness-port, or 0 to turn the endpoint off\n`);
+    assert.equal(result.stderr, `kuma-dp: readiness port ${port} is already in use on 127.0.0.1: another dataplane on this host may hold it; give each dataplane its own --readiness-port, or 0 for a free port the system picks\n`);
     assert.equal(cp.requests.length, 0);
   });
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { RUN_SETTINGS } from '../src/config/settings.js';
+import { UNSUPPORTED_SETTINGS } from '../src/config/unsupported.js';
 import { repoRoot } from '../stand-ins/paths.js';
 
 const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -17,6 +18,12 @@ describe('README', () => {
         const row = readme.split('\n').find((line) => line.startsWith('|') && line.includes(`\`${key}\``) && line.includes(`\`${spec.default}\``));
         assert.ok(row, `default ${spec.default} of ${key}`);
       }
+    }
+  });
+
+  it("answers every flag and variable of Go kuma-dp this agent does not act on", () => {
+    for (const spec of UNSUPPORTED_SETTINGS) {
+      for (const name of [...(spec.flag ? [`--${spec.flag}`] : []), ...spec.env]) assert.ok(readme.includes(`\`${name}\``), name);
     }
   });
 

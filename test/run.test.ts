@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,7 +8,7 @@ import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive
 import { buildBootstrap } from '../stand-ins/bootstraps.js';
 import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
-import { fakeEnvoyBin } from '../stand-ins/paths.js';
+import { fakeEnvoyBin, repoRoot } from '../stand-ins/paths.js';
 
 async function controlPlane(options: Parameters<typeof startControlPlane>[0]): Promise<ControlPlane> {
   const cp = await startControlPlane(options);
@@ -65,7 +65,7 @@ describe('kuma-dp run against a modern control plane', () => {
     assert.equal(body.version.envoy.version, '1.34.1');
     assert.equal(body.version.envoy.build, '50ea83e602d5da162df89fd5798301e22f5540cf/1.34.1/Clean/RELEASE/BoringSSL');
     assert.equal(body.version.envoy.kumaDpCompatible, true);
-    assert.match(body.version.kumaDp.version, /^\d+\.\d+\.\d+/);
+    assert.match(body.version.kumaDp.version, /^kuma-dp-node\/\d+\.\d+\.\d+/);
 
     const configPath = envoy.configPath!;
     assert.equal(path.basename(configPath), 'bootstrap.yaml');
@@ -77,9 +77,12 @@ describe('kuma-dp run against a modern control plane', () => {
     assert.equal(statSync(configPath).mode & 0o777, 0o600);
     assert.equal(statSync(path.dirname(configPath)).mode & 0o777, 0o711, "the work dir: 0711 as Go kuma-dp makes it");
 
-    // The admin address is the only change to what the control plane sent.
+    // The admin address, and the node metadata kuma-cp reads it from, are the only changes to what the control plane sent.
     const diff = lineDiff(buildBootstrap('modern'), envoy.config!);
-    assert.deepEqual(diff, { removed: ['      portValue: 1234'], added: [`      portValue: ${adminPort}`] });
+    assert.deepEqual(diff, {
+      removed: ['      portValue: 1234', '    dataplane.admin.port: "1234"'],
+      added: [`      portValue: ${adminPort}`, `    dataplane.admin.port: "${adminPort}"`],
+    });
     const override = await agent.waitFor((l) => l.event === 'admin-address-set' && l.controlPlaneAdmin !== null);
     assert.equal(override.controlPlaneAdmin, '127.0.0.1:1234');
 
@@ -150,7 +153,10 @@ describe('kuma-dp run against a 0.2 control plane', () => {
     const body = cp.requests[0]!.body as Record<string, unknown>;
     assert.deepEqual([body.mesh, body.name, body.adminPort], ['default', 'dp-1', adminPort]);
     const diff = lineDiff(buildBootstrap('legacy'), envoy.config!);
-    assert.deepEqual(diff, { removed: ['      portValue: 9901'], added: [`      portValue: ${adminPort}`] });
+    assert.deepEqual(diff, {
+      removed: ['      portValue: 9901'],
+      added: [`      portValue: ${adminPort}`, '  metadata:', `    dataplane.admin.port: "${adminPort}"`, '    dataplane.admin.address: 127.0.0.1'],
+    });
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
   });
@@ -166,8 +172,11 @@ describe('kuma-dp run against a 0.2 control plane', () => {
     const envoy = await waitForStart(record);
     const config = YAML.parse(envoy.config!) as Record<string, any>;
     assert.deepEqual(config.admin, { address: { socketAddress: { address: '127.0.0.1', portValue: 9901 } } });
-    const { admin: _admin, ...rest } = config;
-    assert.deepEqual(rest, YAML.parse(withoutAdmin));
+    const { admin: _admin, node, ...rest } = config;
+    const { node: sentNode, ...sentRest } = YAML.parse(withoutAdmin) as Record<string, any>;
+    assert.deepEqual(rest, sentRest);
+    // kuma-cp learns of the admin the agent added from the node metadata.
+    assert.deepEqual(node, { ...sentNode, metadata: { 'dataplane.admin.port': '9901', 'dataplane.admin.address': '127.0.0.1' } });
     await agent.waitFor((l) => l.event === 'admin-address-set' && l.controlPlaneAdmin === null);
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);
@@ -325,10 +334,21 @@ describe('Envoy binary lookup', () => {
 });
 
 describe('kuma-dp version and help', () => {
-  it('prints its version', async () => {
-    const result = await runAgent(['version']);
-    assert.equal(result.code, 0);
-    assert.match(result.stdout, /^kuma-dp \d+\.\d+\.\d+\n$/);
+  it('prints its version as Go kuma-dp lays it out, and the build with --detailed', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const short = await runAgent(['version']);
+    assert.equal(short.code, 0);
+    assert.equal(short.stdout, `kuma-dp-node: ${version}\n`);
+    for (const flag of ['--detailed', '-a']) {
+      const detailed = await runAgent(['version', flag]);
+      assert.equal(detailed.code, 0);
+      const lines = detailed.stdout.split('\n');
+      assert.deepEqual(lines.slice(0, 3), ['Product:       kuma-dp-node', `Version:       ${version}`, `Git Tag:       v${version}`]);
+      // The bundle is stamped at build time: the checkout's commit and a UTC date.
+      assert.match(lines[3]!, /^Git Commit:    ([0-9a-f]{40}|unknown)$/);
+      assert.match(lines[4]!, /^Build Date:    \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      assert.equal(lines.length, 6);
+    }
   });
 
   it('documents every flag with its environment variable and the precedence', async () => {

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { Supervisor, type LaunchedEnvoy } from '../src/supervisor/driver.js';
+import { DrainNotStarted, Supervisor, type LaunchedEnvoy } from '../src/supervisor/driver.js';
 import { flush, ManualClock } from './helpers/clock.js';
 import type { Policy } from '../src/supervisor/machine.js';
 
 
 
-interface FakeEnvoy extends LaunchedEnvoy {
+interface FakeEnvoy extends Omit<LaunchedEnvoy, 'drain'> {
+  drain(inboundOnly: boolean): Promise<void>;
+  /** What the next drain does: resolve, or reject as an unreachable admin does. */
+  drainFails?: Error;
   exit(code: number | null, signal?: string | null): void;
   setLive(live: boolean): void;
   signals: NodeJS.Signals[];
@@ -30,6 +33,7 @@ function fakeLauncher() {
       },
       async drain() {
         envoy.drained++;
+        if (envoy.drainFails) throw envoy.drainFails;
       },
       watch(callback) {
         onLive = callback;
@@ -99,6 +103,35 @@ describe('supervisor driver with an injected clock and spawner', () => {
     await flush();
     assert.deepEqual(exits, [0]);
     assert.deepEqual(clock.pending(), [], 'no timer left behind');
+  });
+
+  it("stops without the drain wait when Envoy's admin does not take /healthcheck/fail, as Go kuma-dp", async () => {
+    const { clock, envoys, exits, sup } = supervisor();
+    sup.start();
+    await flush();
+    const envoy = envoys[0]!;
+    envoy.drainFails = new DrainNotStarted('connect ECONNREFUSED 127.0.0.1:9901');
+    sup.signal('SIGTERM');
+    await flush();
+    assert.equal(envoy.drained, 1);
+    assert.deepEqual(envoy.signals, ['SIGTERM'], 'SIGTERM at once, not after 30s');
+    envoy.exit(0);
+    await flush();
+    assert.deepEqual(exits, [0]);
+    assert.deepEqual(clock.pending(), []);
+  });
+
+  it('still waits the drain time when only /drain_listeners failed: load balancers were told', async () => {
+    const { clock, envoys, sup } = supervisor();
+    sup.start();
+    await flush();
+    const envoy = envoys[0]!;
+    envoy.drainFails = new Error('POST /drain_listeners answered 500');
+    sup.signal('SIGTERM');
+    await flush();
+    assert.deepEqual(envoy.signals, []);
+    await clock.advance(30_000);
+    assert.deepEqual(envoy.signals, ['SIGTERM']);
   });
 
   it('gives up after the restart limit', async () => {

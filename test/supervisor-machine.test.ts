@@ -125,6 +125,19 @@ describe('supervisor state machine', () => {
     assert.deepEqual(done.effects.at(-1), { type: 'exit', code: 0 });
   });
 
+  it("does not wait the drain time when Envoy's admin did not take /healthcheck/fail", () => {
+    const draining = feed([{ type: 'start' }, started(7), { type: 'live', pid: 7, live: true }, { type: 'signal', signal: 'SIGTERM' }]).state;
+    const stale = feed([{ type: 'drain-failed', pid: 6 }], draining);
+    assert.equal(stale.state, draining, 'another Envoy failing to drain changes nothing');
+    const stopping = feed([{ type: 'drain-failed', pid: 7 }], draining);
+    assert.equal(stopping.state.phase, 'stopping');
+    assert.ok(stopping.effects.some((e) => e.type === 'clear-timer' && e.name === 'drain'));
+    assert.ok(stopping.effects.some((e) => e.type === 'signal-envoy' && e.pid === 7 && e.signal === 'SIGTERM'));
+    assert.ok(stopping.effects.some((e) => e.type === 'log' && e.level === 'warn' && /without waiting the drain time/.test(e.msg)));
+    const running = feed([{ type: 'start' }, started(7)]).state;
+    assert.equal(feed([{ type: 'drain-failed', pid: 7 }], running).state, running, 'outside a drain it means nothing');
+  });
+
   it('a crash while draining is the end of the stop, not a restart', () => {
     const draining = feed([{ type: 'start' }, started(7), { type: 'signal', signal: 'SIGINT' }]).state;
     const done = feed([crash(7, 1)], draining);

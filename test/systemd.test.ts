@@ -181,7 +181,7 @@ describe('systemd units', () => {
     for (const key of ['Type', 'NotifyAccess', 'KillMode', 'Restart', 'TimeoutStopSec', 'WatchdogSec']) {
       assert.deepEqual(unitValues(fleet, key), unitValues(unit, key), `the fleet unit's ${key} is the per-dataplane unit's`);
     }
-    assert.deepEqual(unitValues(fleet, 'ExecReload'), ['/bin/kill -HUP $MAINPID'], 'reload is SIGHUP: read the directory again');
+    assert.deepEqual(unitValues(fleet, 'ExecReload'), [`/bin/sh -c 'kill -HUP "$$MAINPID"'`], 'reload is SIGHUP: read the directory again');
     assert.deepEqual(unitValues(fleet, 'Environment'), ['KUMA_DATAPLANES_DIR=/etc/kuma-dp/dataplanes']);
 
     const app = readFileSync(path.join(templates, 'app-example.service'), 'utf8');

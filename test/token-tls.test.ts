@@ -331,7 +331,7 @@ describe('token files a local user or a mistake can plant', () => {
 });
 
 describe('the rest of the modern request', () => {
-  it('sends HOST_IP as dynamic metadata, the cgroup memory limit, and no features it lacks', async () => {
+  it('sends HOST_IP as dynamic metadata, the cgroup memory limit, and only the features of its settings', async () => {
     const cp = await controlPlane({ generation: 'modern' });
     const record = tempDir();
     const agent = startAgent(['run', '--name', 'ratings-v1', '--drain-time', '0s', '--admin-port', String(await freePort())], {
@@ -340,10 +340,10 @@ describe('the rest of the modern request', () => {
     await started(agent, record);
     const body = bodyOf(cp);
     assert.deepEqual(body.dynamicMetadata, { HOST_IP: '10.1.2.3' });
-    assert.deepEqual(body.features, []);
-    const limit = cgroupMemoryLimit();
-    assert.deepEqual(body.resources, limit === undefined ? {} : { maxHeapSizeBytes: limit });
-    assert.equal(body.caCert, undefined);
+    // Go kuma-dp's defaults; the features of side components come with the components.
+    assert.deepEqual(body.features, ['feature-strict-inbound-ports', 'feature-reuse-port']);
+    assert.deepEqual(body.resources, { maxHeapSizeBytes: cgroupMemoryLimit() ?? 0 });
+    assert.equal(body.caCert, '');
     await stop(agent);
   });
 

@@ -1,6 +1,8 @@
 // The process-wide part of kuma-dp, apart from each dataplane (as Istio's agent is apart from each
 // proxy): the readiness endpoint, systemd's notifications, the status endpoint, the logger. It runs
 // one dataplane (`kuma-dp run`) or a fleet of them (`--dataplanes-dir`) alike.
+import path from 'node:path';
+import type { LogOutput } from '../config/run-config.js';
 import { startDataplane, type Dataplane, type DataplaneSpec, type DataplaneStatus } from '../dataplane/dataplane.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { notifyTarget, SystemdNotifier, systemdNotifySender } from '../notify/systemd.js';
@@ -11,9 +13,11 @@ import type { Readiness } from '../runtime/readiness.js';
 import { dataplaneStatus, type StatusReport } from './status-report.js';
 
 export interface AgentSettings {
-  /** The host's readiness endpoint on 127.0.0.1; 0 turns it off. */
+  /** The host's readiness endpoint on 127.0.0.1; 0: a free port the system picks. */
   readonly readinessPort: number;
   readonly logLevel: string;
+  /** `--log-output-path`: the log goes to this rotated file instead of stderr. */
+  readonly logOutput?: LogOutput;
   readonly stderrIsTTY: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Fields on every line of the agent's own (kuma-dp run: the dataplane's mesh and name). */
@@ -39,27 +43,34 @@ interface Entry {
 
 export class Agent {
   private readonly entries = new Map<string, Entry>();
+  /** Said once per process, however many dataplanes share the setting or variable. */
+  private readonly noticed = new Set<string>();
   private stopping = false;
 
   private constructor(
     readonly logger: Logger,
     private readonly setpriv: string | undefined,
     private readonly notifier: SystemdNotifier | undefined,
-    private readonly server: ReadinessServer | undefined,
+    private readonly server: ReadinessServer,
   ) {}
 
   /** Binds the readiness port first: a taken port is a one-line error before anything starts. */
   static async start(settings: AgentSettings): Promise<Agent> {
     let agent: Agent | undefined;
-    const server =
-      settings.readinessPort === 0
-        ? undefined
-        : await startReadinessServer({
-            port: settings.readinessPort,
-            readiness: (path) => (agent ? agent.readinessAt(path) : path === '' ? 'NOT_READY' : undefined),
-            status: () => agent?.statusReport() ?? { readiness: 'NOT_READY', dataplanes: [] },
-          });
-    const logger = createLogger({ level: settings.logLevel, base: settings.logBase ?? {}, pretty: settings.stderrIsTTY });
+    // Always on (0: a port the system picks): kuma-cp routes each dataplane's public /ready here.
+    const server = await startReadinessServer({
+      port: settings.readinessPort,
+      readiness: (path) => (agent ? agent.readinessAt(path) : path === '' ? 'NOT_READY' : undefined),
+      status: () => agent?.statusReport() ?? { readiness: 'NOT_READY', dataplanes: [] },
+    });
+    const logger = createLogger({
+      level: settings.logLevel,
+      base: settings.logBase ?? {},
+      pretty: settings.stderrIsTTY,
+      ...(settings.logOutput && { file: settings.logOutput }),
+    });
+    // As Go kuma-dp says it, on stdout.
+    if (settings.logOutput) process.stdout.write(`kuma-dp: logs will be stored in ${JSON.stringify(path.resolve(settings.logOutput.path))}\n`);
     const pathEnv = settings.env.PATH ?? '';
     const setpriv = process.platform === 'linux' ? findOnPath('setpriv', pathEnv) : undefined;
     if (process.platform === 'linux' && !setpriv) {
@@ -85,16 +96,21 @@ export class Agent {
   async add(key: string, spec: DataplaneSpec, options: { readonly readinessPort?: number; readonly logger?: Logger } = {}): Promise<Member> {
     const { mesh, name } = spec.config.dataplane;
     const logger = options.logger ?? this.logger.child({ mesh, name });
+    for (const notice of spec.config.notices.filter((text) => !this.noticed.has(text))) {
+      this.noticed.add(notice);
+      logger.warn({ event: 'setting-ignored' }, notice);
+    }
     let entry: Entry | undefined;
-    const own = options.readinessPort
-      ? await startReadinessServer({
+    const own =
+      options.readinessPort !== undefined
+        ? await startReadinessServer({
           port: options.readinessPort,
           readiness: (path) => (path !== '' ? undefined : entry?.exitCode === undefined ? (entry?.status?.readiness ?? 'NOT_READY') : 'TERMINATING'),
         })
       : undefined;
     let dataplane: Dataplane;
     try {
-      dataplane = await startDataplane(spec, { logger, clock: realClock, setpriv: this.setpriv });
+      dataplane = await startDataplane(spec, { logger, clock: realClock, setpriv: this.setpriv, readinessPort: own?.port ?? this.server.port });
     } catch (error) {
       await own?.close();
       throw error;
@@ -134,7 +150,7 @@ export class Agent {
 
   /** Closes the readiness endpoint and says the last word to systemd. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.server?.close(), this.notifier?.close()]);
+    await Promise.allSettled([this.server.close(), this.notifier?.close()]);
   }
 
   /**

@@ -8,6 +8,7 @@ export async function runSingle(spec: DataplaneSpec, options: { readonly stderrI
   const { mesh, name } = config.dataplane;
   const agent = await Agent.start({
     readinessPort: config.readinessPort,
+    ...(config.logOutput && { logOutput: config.logOutput }),
     logLevel: config.logLevel,
     stderrIsTTY: options.stderrIsTTY,
     env,

@@ -1,4 +1,5 @@
 import type { DataplaneConfig } from '../transparent-proxy/config.js';
+import type { AgentBuild } from '../version.js';
 import type { TokenFields } from './token.js';
 
 export type ProxyType = 'dataplane' | 'ingress' | 'egress';
@@ -10,7 +11,12 @@ export interface EnvoyVersion {
   readonly compatible: boolean;
 }
 
-/** The body of `POST /bootstrap`: the modern fields plus 0.x's adminPort, which each CP ignores when foreign. */
+/**
+ * The body of `POST /bootstrap`, with the fields of kuma-cp's BootstrapRequest
+ * (pkg/xds/bootstrap/types/bootstrap_request.go) in its order, plus 0.x–1.7's adminPort, which
+ * each CP ignores when foreign. A field kuma-cp always gets from Go kuma-dp is always sent, empty
+ * when there is nothing to say, so that kuma-cp sees what it would see from Go.
+ */
 export interface BootstrapRequest {
   readonly mesh: string;
   readonly name: string;
@@ -19,19 +25,23 @@ export interface BootstrapRequest {
   readonly dataplaneToken?: string;
   readonly dataplaneTokenPath?: string;
   readonly dataplaneResource?: string;
-  readonly caCert?: string;
   readonly version: {
     readonly kumaDp: { readonly version: string; readonly gitTag: string; readonly gitCommit: string; readonly buildDate: string };
     readonly envoy: { readonly version: string; readonly build: string; readonly kumaDpCompatible: boolean };
   };
+  readonly caCert: string;
   readonly dynamicMetadata: Readonly<Record<string, string>>;
   readonly dnsPort?: number;
-  readonly readinessPort?: number;
+  readonly readinessPort: number;
   readonly operatingSystem: string;
   readonly features: readonly string[];
-  readonly resources: { readonly maxHeapSizeBytes?: number };
+  readonly resources: { readonly maxHeapSizeBytes: number };
   readonly workdir: string;
+  readonly metricsResources: { readonly certPath: string; readonly keyPath: string };
+  readonly systemCaPath: string;
   readonly dataplaneConfig?: DataplaneConfig;
+  readonly ipv6Enabled: boolean;
+  readonly spireResources: { readonly socketPath: string };
 }
 
 export interface BootstrapRequestInput {
@@ -39,9 +49,13 @@ export interface BootstrapRequestInput {
   readonly name: string;
   readonly proxyType: ProxyType;
   readonly adminPort?: number;
-  readonly readinessPort?: number;
+  /**
+   * Where kuma-dp's readiness endpoint listens. kuma-cp's AdminProxyGenerator routes the public
+   * `/ready` to it and fails to build the proxy's configuration without one.
+   */
+  readonly readinessPort: number;
   readonly envoy: EnvoyVersion;
-  readonly agentVersion: string;
+  readonly agent: AgentBuild;
   readonly workdir: string;
   readonly platform: NodeJS.Platform;
   readonly dataplaneResource?: string;
@@ -49,7 +63,7 @@ export interface BootstrapRequestInput {
   /** PEM of the CA the agent trusts for the control plane. */
   readonly caCert?: string;
   readonly hostIp?: string;
-  /** The cgroup's memory limit, for the CP to size Envoy's heap by. */
+  /** The memory the proxy may use, for the CP to size Envoy's heap by; undefined when unlimited. */
   readonly maxHeapSizeBytes?: number;
   /** The DNS proxy's port while it runs: kuma-cp takes DNS redirection to be on when it is set. */
   readonly dnsPort?: number;
@@ -60,6 +74,11 @@ export interface BootstrapRequestInput {
    * own `features`); claiming one that does not run makes the CP generate config nobody serves.
    */
   readonly features: readonly string[];
+  readonly metrics?: { readonly certPath: string; readonly keyPath: string };
+  /** The OS CA bundle Envoy may verify external services against ('' when none was found). */
+  readonly systemCaPath: string;
+  readonly ipv6Enabled: boolean;
+  readonly spireSocketPath?: string;
 }
 
 // kuma-cp reads `dataplaneConfig` only from a dataplane that sends this feature
@@ -74,19 +93,22 @@ export function buildBootstrapRequest(input: BootstrapRequestInput): BootstrapRe
     ...(input.adminPort !== undefined && { adminPort: input.adminPort }),
     ...input.token,
     ...(input.dataplaneResource !== undefined && { dataplaneResource: input.dataplaneResource }),
-    ...(input.caCert !== undefined && { caCert: input.caCert }),
     version: {
-      // No build stamping yet: the tag is the package version, the rest unknown rather than invented.
-      kumaDp: { version: input.agentVersion, gitTag: `v${input.agentVersion}`, gitCommit: 'unknown', buildDate: 'unknown' },
+      kumaDp: { version: input.agent.reportedVersion, gitTag: input.agent.gitTag, gitCommit: input.agent.gitCommit, buildDate: input.agent.buildDate },
       envoy: { version: input.envoy.version, build: input.envoy.build, kumaDpCompatible: input.envoy.compatible },
     },
+    caCert: input.caCert ?? '',
     dynamicMetadata: input.hostIp === undefined ? {} : { HOST_IP: input.hostIp },
     ...(input.dnsPort !== undefined && { dnsPort: input.dnsPort }),
-    ...(input.readinessPort ? { readinessPort: input.readinessPort } : {}),
+    readinessPort: input.readinessPort,
     operatingSystem: input.platform,
     features: [...input.features, ...(input.dataplaneConfig ? [FEATURE_TRANSPARENT_PROXY_IN_METADATA] : [])],
-    resources: input.maxHeapSizeBytes === undefined ? {} : { maxHeapSizeBytes: input.maxHeapSizeBytes },
+    resources: { maxHeapSizeBytes: input.maxHeapSizeBytes ?? 0 },
     workdir: input.workdir,
-    ...(input.dataplaneConfig && { dataplaneConfig: input.dataplaneConfig }),
+    metricsResources: { certPath: input.metrics?.certPath ?? '', keyPath: input.metrics?.keyPath ?? '' },
+    systemCaPath: input.systemCaPath,
+    ...(input.dataplaneConfig !== undefined && { dataplaneConfig: input.dataplaneConfig }),
+    ipv6Enabled: input.ipv6Enabled,
+    spireResources: { socketPath: input.spireSocketPath ?? '' },
   };
 }

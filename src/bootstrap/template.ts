@@ -15,8 +15,18 @@ export interface DataplaneResource {
   readonly json: string;
 }
 
+type Resource = Record<string, unknown>;
+
 /** Fills the placeholders, then checks that the result is a Dataplane with a name and a mesh. */
 export function renderDataplane(template: string, vars: TemplateVars, origin: string): DataplaneResource {
+  return sendable(parseDataplane(template, vars, origin));
+}
+
+function sendable(resource: Resource): DataplaneResource {
+  return { name: resource.name as string, mesh: resource.mesh as string, json: JSON.stringify(resource) };
+}
+
+function parseDataplane(template: string, vars: TemplateVars, origin: string): Resource {
   const missing = new Set<string>();
   const text = template.replace(PLACEHOLDER, (_, key: string) => {
     if (Object.hasOwn(vars, key)) return vars[key]!;
@@ -55,11 +65,28 @@ export function renderDataplane(template: string, vars: TemplateVars, origin: st
     const value = fields[field];
     if (typeof value !== 'string' || value.trim() === '') throw new UserError(`${origin}: the resource has no ${field}`);
   }
-  return {
-    name: parseDataplaneName(fields.name as string, `name in ${origin}`),
-    mesh: parseMeshName(fields.mesh as string, `mesh in ${origin}`),
-    json: JSON.stringify(resource),
-  };
+  return { ...fields, name: parseDataplaneName(fields.name as string, `name in ${origin}`), mesh: parseMeshName(fields.mesh as string, `mesh in ${origin}`) };
+}
+
+/**
+ * kuma-cp 1.8+ takes the admin port from the Dataplane (`networking.admin.port`, else its
+ * default), not from the request, and its health checks and admin client read it there: the
+ * resource the agent sends must name the port Envoy's admin really gets.
+ */
+function withAdminPort(resource: Resource, adminPort: number | undefined, origin: string): Resource {
+  const networking = resource.networking;
+  if (adminPort === undefined || typeof networking !== 'object' || networking === null || Array.isArray(networking)) return resource;
+  const admin = (networking as Resource).admin;
+  const current = typeof admin === 'object' && admin !== null ? (admin as Resource).port : undefined;
+  if (current === undefined || current === null) {
+    return { ...resource, networking: { ...networking, admin: { ...(admin as Resource | undefined), port: adminPort } } };
+  }
+  if (Number(current) !== adminPort) {
+    throw new UserError(
+      `--admin-port ${adminPort} conflicts with networking.admin.port ${String(current)} in ${origin}: give one of them, or the same port to both`,
+    );
+  }
+  return resource;
 }
 
 export interface DataplaneTemplateInput {
@@ -72,6 +99,8 @@ export interface DataplaneTemplateInput {
   /** Name and mesh set explicitly (not defaults): they must agree with the resource. */
   readonly name?: string;
   readonly mesh?: string;
+  /** `--admin-port`: written into the resource, which must not name another. */
+  readonly adminPort?: number;
 }
 
 /** The Dataplane from `--dataplane` or `--dataplane-file`, or undefined when the operator gave neither. */
@@ -87,12 +116,12 @@ export function loadDataplaneResource(input: DataplaneTemplateInput): DataplaneR
   }
   const origin = input.file === undefined ? 'the --dataplane template' : `--dataplane-file ${input.file === '-' ? '(stdin)' : input.file}`;
   const text = input.inline ?? input.read(input.file!);
-  const resource = renderDataplane(text, input.vars ?? {}, origin);
+  const resource = withAdminPort(parseDataplane(text, input.vars ?? {}, origin), input.adminPort, origin);
   for (const field of ['name', 'mesh'] as const) {
     const given = input[field];
     if (given !== undefined && given !== resource[field]) {
-      throw new UserError(`--${field} "${given}" conflicts with ${field} "${resource[field]}" in ${origin}: drop --${field}, the resource names the Dataplane`);
+      throw new UserError(`--${field} "${given}" conflicts with ${field} "${String(resource[field])}" in ${origin}: drop --${field}, the resource names the Dataplane`);
     }
   }
-  return resource;
+  return sendable(resource);
 }

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from '../http/undici.js';
+import { SYSTEM_CA_BUNDLES, systemCaBundle } from '../system/ca-bundle.js';
 
 /** How the agent checks the control plane's certificate. */
 export interface ControlPlaneTls {
@@ -8,16 +9,6 @@ export interface ControlPlaneTls {
   readonly skipVerify: boolean;
 }
 
-// Where Linux distributions keep their CA bundle (the same list Go's crypto/x509 tries).
-const SYSTEM_CA_BUNDLES = [
-  '/etc/ssl/certs/ca-certificates.crt',
-  '/etc/pki/tls/certs/ca-bundle.crt',
-  '/etc/ssl/ca-bundle.pem',
-  '/etc/pki/tls/cacert.pem',
-  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
-  '/etc/ssl/cert.pem',
-];
-
 /**
  * The dispatcher for an https control plane: TLS 1.2 or newer, verified against the given CA or
  * the system's bundle. Node's own default would be its bundled Mozilla list, which ignores CAs an
@@ -25,7 +16,7 @@ const SYSTEM_CA_BUNDLES = [
  */
 export function controlPlaneDispatcher(url: URL, tls: ControlPlaneTls, bundles = SYSTEM_CA_BUNDLES): Dispatcher | undefined {
   if (url.protocol !== 'https:') return undefined;
-  const system = bundles.find((file) => existsSync(file));
+  const system = systemCaBundle(bundles);
   const ca = tls.caCert ?? (system === undefined ? undefined : readFileSync(system, 'utf8'));
   return new Agent({ connect: { ca, rejectUnauthorized: !tls.skipVerify, minVersion: 'TLSv1.2' } });
 }

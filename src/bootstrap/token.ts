@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { UserError } from '../errors.js';
 import { FileRefused, readRegularFile } from '../system/regular-file.js';
 
@@ -20,7 +19,8 @@ export function tokenSetting(inline: string | undefined, file: string | undefine
   if (inline !== undefined && file !== undefined) {
     throw new UserError('pass either --dataplane-token or --dataplane-token-file, not both');
   }
-  if (file !== undefined) return { kind: 'file', path: path.resolve(file) };
+  // As given: kuma-cp may hand the path to Envoy (reloadable tokens), which shares our cwd.
+  if (file !== undefined) return { kind: 'file', path: file };
   if (inline === undefined) return undefined;
   if (!TOKEN_TEXT.test(inline.trim())) {
     throw new UserError('invalid --dataplane-token (or KUMA_DATAPLANE_RUNTIME_TOKEN): it holds a line break, a space or a control character');

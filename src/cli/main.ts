@@ -8,8 +8,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
 import { RUN_SETTINGS } from '../config/settings.js';
+import { UNSUPPORTED_SETTINGS } from '../config/unsupported.js';
 import { WAIT_SETTINGS } from '../config/wait-config.js';
-import { flagOption, PRECEDENCE } from './options.js';
+import { flagOption, PRECEDENCE, unsupportedOption } from './options.js';
 
 /** A command line yargs cannot make sense of (an unknown flag, no command): exit 2. */
 class UsageError extends Error {}
@@ -35,7 +36,11 @@ async function main(): Promise<void> {
       'Fetch the bootstrap from kuma-cp, start Envoy and supervise it (kuma-dp run [flags] -- <app> [args]: also start an app once the dataplane is ready)',
       (y) => {
         for (const spec of Object.values(RUN_SETTINGS)) if ('flag' in spec && spec.flag) y.option(spec.flag, flagOption(spec));
-        return y.epilogue(`${PRECEDENCE}\nEnvironment-only: KUMA_CONTROL_PLANE_RETRY_BACKOFF (default 3s), KUMA_CONTROL_PLANE_RETRY_MAX_DURATION (default 5m).`);
+        for (const spec of UNSUPPORTED_SETTINGS) if (spec.flag) y.option(spec.flag, unsupportedOption(spec));
+        const envOnly = Object.values(RUN_SETTINGS)
+          .filter((spec) => !spec.flag && spec.env.length > 0)
+          .map((spec) => `  ${spec.env.join(', ')}${spec.default === undefined ? '' : ` (default ${spec.default})`}: ${spec.describe}`);
+        return y.epilogue(`${PRECEDENCE}\nEnvironment-only:\n${envOnly.join('\n')}`);
       },
       async (argv) => {
         const { run } = await import('./run.js');
@@ -66,10 +71,15 @@ async function main(): Promise<void> {
         await status(argv, process.env);
       },
     )
-    .command('version', 'Print the version of kuma-dp', {}, async () => {
-      const { agentVersion } = await import('../version.js');
-      process.stdout.write(`kuma-dp ${agentVersion()}\n`);
-    })
+    .command(
+      'version',
+      'Print the version of kuma-dp',
+      (y) => y.option('detailed', { alias: 'a', type: 'boolean', describe: 'Print the build details too' }),
+      async (argv) => {
+        const { agentBuild, formatVersion } = await import('../version.js');
+        process.stdout.write(formatVersion(agentBuild(), argv.detailed === true));
+      },
+    )
     .demandCommand(1, 'kuma-dp needs a command: run, wait, status or version')
     .strict()
     .version(false)

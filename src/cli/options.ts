@@ -1,5 +1,6 @@
 import type { Options } from 'yargs';
 import type { AnySetting } from '../config/settings.js';
+import type { UnsupportedSetting } from '../config/unsupported.js';
 
 /** The yargs option for a setting: always text, so that every value goes through the setting's own parser. */
 export function flagOption(spec: AnySetting): Options {
@@ -15,3 +16,13 @@ export function flagOption(spec: AnySetting): Options {
 }
 
 export const PRECEDENCE = 'Flags win over environment variables, which win over defaults.';
+
+/** A flag of Go kuma-dp this agent accepts but does not act on, listed apart in --help with why. */
+export function unsupportedOption(spec: UnsupportedSetting): Options {
+  return {
+    type: spec.kind === 'boolean' ? 'boolean' : 'string',
+    ...(spec.kind === 'array' && { array: true }),
+    describe: `Ignored: ${spec.reason}`,
+    group: "Go kuma-dp's flags this agent does not act on:",
+  };
+}

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { captureSignals, type CapturedSignals } from '../agent/signals.js';
-import { loadRunConfig, type Environment } from '../config/run-config.js';
+import { loadRunConfig, logOutputOf, type Environment } from '../config/run-config.js';
 import { RUN_SETTINGS, resolveSetting } from '../config/settings.js';
 import type { DataplaneSpec } from '../dataplane/dataplane.js';
 import { tokenSource } from '../bootstrap/token.js';
@@ -97,7 +97,8 @@ async function runFleetIn(dir: string, context: RunContext, signals: CapturedSig
   const readinessPort = resolveSetting(RUN_SETTINGS.readinessPort, context.flags, context.env)!;
   const logLevel = resolveSetting(RUN_SETTINGS.logLevel, context.flags, context.env)!;
   const [{ Agent }, { runFleet }] = await Promise.all([import('../agent/agent.js'), import('../fleet/fleet.js')]);
-  const agent = await Agent.start({ readinessPort, logLevel, stderrIsTTY: context.stderrIsTTY, env: context.env });
+  const logOutput = logOutputOf(context.flags, context.env);
+  const agent = await Agent.start({ readinessPort, logLevel, ...(logOutput && { logOutput }), stderrIsTTY: context.stderrIsTTY, env: context.env });
   const builds = new Map<string, Promise<EnvoyBuild>>();
   const agentFlags = Object.fromEntries(Object.entries(context.flags).filter(([key]) => key !== 'readiness-port' && key !== 'readinessPort'));
   const check = async (fileFlags: Readonly<Record<string, unknown>>): Promise<DataplaneSpec> => {

@@ -2,6 +2,7 @@
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
 import { bindOutboundsComponent } from '../bind-outbounds/component.js';
+import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { createDynamicConfigPoller } from '../dynconf/poller.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
@@ -23,8 +24,10 @@ import { Feed } from '../runtime/feed.js';
 import { ComponentManager } from '../runtime/manager.js';
 import { ReadinessGates, type Readiness } from '../runtime/readiness.js';
 import type { Policy, State } from '../supervisor/machine.js';
+import { systemCaBundle } from '../system/ca-bundle.js';
+import { hasLocalIPv6 } from '../system/ipv6.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
-import { agentVersion } from '../version.js';
+import { agentBuild } from '../version.js';
 import type { MetricsParts } from './metrics.js';
 import { dynamicConfigSocketPath } from './sockets.js';
 import { statusOf } from './status.js';
@@ -78,6 +81,11 @@ export interface DataplaneOptions {
   readonly clock: Clock;
   /** util-linux setpriv, for the parent-death signal; undefined where there is none. */
   readonly setpriv?: string;
+  /**
+   * Where this dataplane's readiness is served: kuma-cp is told, and routes the `/ready` of the
+   * admin listener it gives Envoy there; Envoy's admin cannot have it too.
+   */
+  readonly readinessPort: number;
 }
 
 /** The parts of a dataplane that report on it: the metrics socket and the agent's own metrics, when on. */
@@ -131,7 +139,7 @@ function policyOf(config: RunConfig): Policy {
 }
 
 /** Takes over from a leftover Envoy, opens the work dir, and starts the components. */
-export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv }: DataplaneOptions): Promise<Dataplane> {
+export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv, readinessPort }: DataplaneOptions): Promise<Dataplane> {
   const { config, build } = spec;
   if (!build.compatible) {
     logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
@@ -185,12 +193,14 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   readiness.onChange(report);
 
   logger.info(
-    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path },
+    { event: 'dataplane-starting', cp: config.controlPlane.url.origin, envoy: spec.binary, envoyVersion: build.version, workdir: workDir.path, readinessPort },
     'starting the dataplane',
   );
   const env = childEnvironment(spec.env);
-  const version = agentVersion();
-  const maxHeapSizeBytes = cgroupMemoryLimit();
+  const agent = agentBuild();
+  const maxHeapSizeBytes = config.dataplane.maxMemoryBytes ?? cgroupMemoryLimit();
+  const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
+  const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
   const dns = dnsProxyFor(config, clock);
   const { components: side, observers } = await sideComponents(context, dns, clock);
   readiness.onChange((state) => observers.metrics?.agentMetrics.observeReadiness(state));
@@ -210,10 +220,16 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
       },
       request: async () =>
         buildBootstrapRequest({
-          ...config.dataplane,
-          readinessPort: config.readinessPort || undefined,
+          mesh: config.dataplane.mesh,
+          name: config.dataplane.name,
+          proxyType: config.dataplane.proxyType,
+          adminPort: config.dataplane.adminPort,
+          hostIp: config.dataplane.hostIp,
+          metrics: config.dataplane.metrics,
+          spireSocketPath: config.dataplane.spireSocketPath,
+          readinessPort,
           envoy: build,
-          agentVersion: version,
+          agent,
           workdir: workDir.path,
           platform: process.platform,
           dataplaneResource: config.dataplane.resource,
@@ -222,9 +238,12 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
           maxHeapSizeBytes,
           dnsPort: dns && config.dns.proxyPort,
           dataplaneConfig: config.transparentProxy,
-          features: featuresOf(components),
+          features: [...featuresOf(components), ...featuresOfSettings(config.dataplane.features)],
+          systemCaPath,
+          ipv6Enabled,
         }),
       adminPort: config.dataplane.adminPort,
+      readinessPort,
       bootstrapPath: workDir.bootstrapPath,
       pidfile,
       binary: spec.binary,
@@ -243,7 +262,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     },
   });
   const components = [...side, envoy];
-  const manager = new ComponentManager({ components, logger, clock, readiness });
+  const manager = new ComponentManager({ components, logger, clock, readiness, backoff: config.resilientBackoff });
 
   const cleanUp = () => {
     workDir.remove();

@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from '../http/undici.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
+import { DrainNotStarted } from '../supervisor/driver.js';
 
 export interface EnvoyReadiness {
   /** /ready said LIVE. */
@@ -52,9 +53,17 @@ export class EnvoyAdmin {
     return CONFIG_STATS.every((name) => (stats.find((s) => s.name === name)?.value ?? 0) >= 1);
   }
 
-  /** Starts draining: readiness turns DRAINING for load balancers, listeners drain gracefully. */
+  /**
+   * Starts draining: readiness turns DRAINING for load balancers, listeners drain gracefully.
+   * Rejects with DrainNotStarted when Envoy did not take `/healthcheck/fail`: then nobody was
+   * told to stop sending traffic, and waiting out the drain time would only delay the stop.
+   */
   async drain(options: { inboundOnly?: boolean } = {}): Promise<void> {
-    await this.post('/healthcheck/fail');
+    try {
+      await this.post('/healthcheck/fail');
+    } catch (error) {
+      throw new DrainNotStarted((error as Error).message);
+    }
     await this.post(`/drain_listeners?graceful${options.inboundOnly ? '&inboundonly' : ''}&skip_exit`);
   }
 

@@ -13,13 +13,23 @@ export async function tryListen(host: string, port: number): Promise<NodeJS.Errn
   return error;
 }
 
+// Addresses that take in 127.0.0.1, where the readiness endpoint listens.
+const LOCAL_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '0.0.0.0', '::', '']);
+
 /**
  * Refuses an admin address another process already listens on. Envoy would fail to bind it
  * anyway, but only after the bootstrap was fetched, and with a message that does not say that
  * another dataplane on this host (each needs its own admin port) is the likely owner.
  */
-export async function assertAdminAddressFree(admin: AdminAddress): Promise<void> {
+export async function assertAdminAddressFree(admin: AdminAddress, readinessPort?: number): Promise<void> {
   if (admin.kind !== 'tcp') return;
+  if (admin.port === readinessPort && LOCAL_HOSTS.has(admin.host)) {
+    // Our own readiness endpoint holds it: blaming "another dataplane" would send the operator astray.
+    throw new UserError(
+      `the control plane put Envoy's admin on ${formatAdminAddress(admin)}, the port of kuma-dp's own readiness endpoint ` +
+        `(--readiness-port / KUMA_READINESS_PORT, default 9902): give the readiness endpoint another port, or Envoy's admin one with --admin-port`,
+    );
+  }
   const error = await tryListen(admin.host, admin.port);
   if (error?.code === 'EADDRINUSE') {
     throw new UserError(

@@ -31,8 +31,10 @@ export function lookupBinary(configured: string, options: { pathEnv: string; cwd
   return found;
 }
 
-const VERSION_LINE = /^envoy\s+version:\s+(\S+)\s*$/m;
-const SEMVER = /^\d+\.\d+\.\d+(?:-[\w.]+)?$/;
+// Envoy prints `envoy  version: <build>`; Kuma's own Envoy mocks print `version: <build>`, which
+// Go kuma-dp accepts too.
+const VERSION_LINE = /^(?:envoy\s+)?version:\s+(\S+)\s*$/m;
+const SEMVER = /^\d+\.\d+\.\d+(?:-[\w.-]+)?$/;
 
 /** Reads the five-part build string of `envoy --version`. */
 export function parseVersionOutput(stdout: string): { version: string; build: string } | undefined {

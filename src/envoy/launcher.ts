@@ -1,4 +1,4 @@
-import { applyAdminAddress, formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
+import { adminPortDisagreement, applyAdminAddress, formatAdminAddress, type AdminAddress } from '../bootstrap/admin-address.js';
 import { fetchBootstrap, type BootstrapClientOptions } from '../bootstrap/client.js';
 import type { BootstrapRequest } from '../bootstrap/request.js';
 import type { BootstrapResponse } from '../bootstrap/response.js';
@@ -27,6 +27,8 @@ export interface LauncherOptions {
   /** Built per fetch, so a rotated token file is read again. */
   readonly request: () => Promise<BootstrapRequest>;
   readonly adminPort?: number;
+  /** Where kuma-dp's readiness endpoint listens: Envoy's admin cannot have it too. */
+  readonly readinessPort?: number;
   readonly bootstrapPath: string;
   readonly pidfile: string;
   readonly binary: string;
@@ -68,13 +70,17 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
         rewrite.replaced === 'none' ? "the bootstrap has no admin address; using the default" : "overriding the control plane's admin address",
       );
     }
+    const disagreement = adminPortDisagreement(rewrite, options.adminPort);
+    if (disagreement && restart === 0) {
+      logger.warn({ event: 'admin-port-disagreement', admin: formatAdminAddress(rewrite.admin), controlPlaneAdminPort: rewrite.controlPlanePort }, disagreement);
+    }
     if (rewrite.admin.kind === 'tcp' && !isLoopback(rewrite.admin.host)) {
       logger.warn(
         { event: 'admin-exposed', admin: formatAdminAddress(rewrite.admin) },
         "Envoy's admin API will listen beyond loopback, where others can stop Envoy or read its configuration: pass --admin-port to keep it on 127.0.0.1",
       );
     }
-    await assertAdminAddressFree(rewrite.admin);
+    await assertAdminAddressFree(rewrite.admin, options.readinessPort);
     writePrivateFile(options.bootstrapPath, rewrite.yaml);
     signal.throwIfAborted();
     options.onBootstrap({ response, admin: rewrite.admin });

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
+import { UserError } from '../errors.js';
+import { RotatingFile, type RotationPolicy } from './rotating-file.js';
 
 export type { Logger };
 
@@ -10,6 +12,16 @@ export interface LoggerOptions {
   /** Human-readable lines instead of JSON; chosen when stderr is a terminal. */
   readonly pretty: boolean;
   readonly fd?: number;
+  /** `--log-output-path`: JSON lines into this rotated file instead of stderr. */
+  readonly file?: { readonly path: string } & RotationPolicy;
+}
+
+function openLogFile(file: string, policy: RotationPolicy): RotatingFile {
+  try {
+    return new RotatingFile(file, policy);
+  } catch (error) {
+    throw new UserError(`cannot open --log-output-path ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /**
@@ -20,6 +32,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const fd = options.fd ?? 2;
   const level = options.level === 'off' ? 'silent' : options.level;
   const settings = { level, base: options.base, timestamp: pino.stdTimeFunctions.isoTime };
+  if (options.file) return pino(settings, openLogFile(options.file.path, options.file));
   if (options.pretty) {
     // Loaded only for terminals, so that JSON runs (systemd, containers) do not pay for it.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');

@@ -67,7 +67,7 @@ export async function startReadinessServer(options: ReadinessServerOptions): Pro
   if (error?.code === 'EADDRINUSE') {
     throw new UserError(
       `readiness port ${options.port} is already in use on ${host}: another dataplane on this host may hold it; ` +
-        'give each dataplane its own --readiness-port, or 0 to turn the endpoint off',
+        'give each dataplane its own --readiness-port, or 0 for a free port the system picks',
     );
   }
   if (error) throw new UserError(`cannot listen on readiness port ${options.port} on ${host}: ${error.code ?? error.message}`);

@@ -12,12 +12,15 @@ import {
   type TimerName,
 } from './machine.js';
 
+/** Envoy could not be told to fail its health checks: the drain never began, and there is nothing to wait for. */
+export class DrainNotStarted extends Error {}
+
 /** One running Envoy, as the driver needs it. */
 export interface LaunchedEnvoy {
   readonly pid: number;
   readonly exited: Promise<ProcessExit>;
   kill(signal: NodeJS.Signals): void;
-  /** Starts draining connections (POST /healthcheck/fail, /drain_listeners). */
+  /** Starts draining connections (POST /healthcheck/fail, /drain_listeners); DrainNotStarted when Envoy did not take the first. */
   drain(inboundOnly: boolean): Promise<void>;
   /** Reports live-with-config changes until the returned function is called. */
   watch(onChange: (live: boolean) => void): () => void;
@@ -92,7 +95,10 @@ export class Supervisor {
         return;
       case 'drain':
         for (const { envoy } of this.envoys.values()) {
-          envoy.drain(effect.inboundOnly).catch((error: Error) => logger.warn({ envoyPid: envoy.pid, err: error.message }, 'could not start draining Envoy'));
+          envoy.drain(effect.inboundOnly).catch((error: Error) => {
+            logger.warn({ envoyPid: envoy.pid, err: error.message }, 'could not start draining Envoy');
+            if (error instanceof DrainNotStarted) this.dispatch({ type: 'drain-failed', pid: envoy.pid });
+          });
         }
         return;
       case 'signal-envoy':

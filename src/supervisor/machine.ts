@@ -55,6 +55,8 @@ export type Event =
   | { readonly type: 'spawn-failed'; readonly reason: string; readonly retryable?: boolean }
   | { readonly type: 'exited'; readonly pid: number; readonly exit: ProcessExit; readonly at: number }
   | { readonly type: 'live'; readonly pid: number; readonly live: boolean }
+  /** Envoy could not be told to start draining (its admin did not answer /healthcheck/fail). */
+  | { readonly type: 'drain-failed'; readonly pid: number }
   | { readonly type: 'timer'; readonly name: TimerName }
   | { readonly type: 'signal'; readonly signal: NodeJS.Signals }
   | { readonly type: 'app-started'; readonly pid: number }
@@ -79,6 +81,7 @@ export type LogEvent =
   | 'stop-begun'
   | 'stop-repeated'
   | 'drain-skipped'
+  | 'drain-not-started'
   | 'stop-forced'
   | 'signal-ignored'
   | 'app-started'
@@ -130,6 +133,12 @@ export function step(state: State, event: Event, policy: Policy): Step {
       return onExited(state, event, policy);
     case 'live':
       return onLive(state, event, policy);
+    case 'drain-failed':
+      // As Go kuma-dp: a drain that never began has nothing to wait for.
+      if (state.phase !== 'draining' || state.envoy?.pid !== event.pid) return { state, effects: [] };
+      return shutdown(state, policy, [
+        { type: 'log', level: 'warn', event: 'drain-not-started', msg: "Envoy's admin did not take /healthcheck/fail: stopping without waiting the drain time", fields: { envoyPid: event.pid } },
+      ]);
     case 'timer':
       return onTimer(state, event.name, policy);
     case 'signal':
