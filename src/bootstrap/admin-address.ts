@@ -50,8 +50,9 @@ function readAdmin(doc: Document): AdminAddress | undefined {
  * node metadata kuma-cp reads the admin from is changed to match; the rest of the document is
  * kept as sent.
  */
-export function applyAdminAddress(yaml: string, adminPort: number | undefined): AdminRewrite {
-  const doc = YAML.parseDocument(yaml);
+export function applyAdminAddress(yaml: string, adminPort: number | undefined, parsed?: Document): AdminRewrite {
+  // The document is changed below: a parsed one that is kept (the last good bootstrap) is cloned.
+  const doc = parsed?.clone() ?? YAML.parseDocument(yaml);
   const current = readAdmin(doc);
   const controlPlanePort = metadataAdminPort(doc) ?? (current?.kind === 'tcp' ? current.port : undefined);
   const facts = { ...(controlPlanePort !== undefined && { controlPlanePort }), healthChecked: doc.has('hdsConfig') || doc.has('hds_config') };

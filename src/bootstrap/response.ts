@@ -1,4 +1,4 @@
-import YAML from 'yaml';
+import YAML, { isMap, type Document } from 'yaml';
 
 /** An application whose metrics the metrics socket merges with Envoy's (`metrics.aggregate`). */
 export interface AggregateApp {
@@ -17,6 +17,8 @@ export interface KumaSidecarConfiguration {
 export interface BootstrapResponse {
   /** The Envoy bootstrap, as YAML text exactly as the CP sent it. */
   readonly yaml: string;
+  /** The same, parsed (once: the admin address is read and set on it). */
+  readonly document: Document;
   readonly sidecar?: KumaSidecarConfiguration;
 }
 
@@ -29,22 +31,17 @@ export class InvalidBootstrapError extends Error {
 
 const BOOTSTRAP_KEYS = ['node', 'staticResources', 'static_resources', 'dynamicResources', 'dynamic_resources', 'admin'];
 
-/** Checks that text is a YAML mapping that looks like an Envoy bootstrap. */
-function parseBootstrapYaml(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    // Warnings (an odd tag) are the control plane's business, and would break the one-JSON-line-per-event log.
-    value = YAML.parse(text, { logLevel: 'error' });
-  } catch (error) {
-    throw new InvalidBootstrapError(`unparsable YAML (${(error as Error).message.split('\n')[0]})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidBootstrapError('not a YAML mapping');
-  }
-  if (!BOOTSTRAP_KEYS.some((key) => key in value)) {
+/** Parses text that must be a YAML mapping that looks like an Envoy bootstrap. */
+function parseBootstrapYaml(text: string): Document {
+  // Warnings (an odd tag) are the control plane's business, and would break the one-JSON-line-per-event log.
+  const document = YAML.parseDocument(text, { logLevel: 'error' });
+  const [error] = document.errors;
+  if (error) throw new InvalidBootstrapError(`unparsable YAML (${error.message.split('\n')[0]})`);
+  if (!isMap(document.contents)) throw new InvalidBootstrapError('not a YAML mapping');
+  if (!BOOTSTRAP_KEYS.some((key) => document.has(key))) {
     throw new InvalidBootstrapError(`none of ${BOOTSTRAP_KEYS.filter((k) => !k.includes('_')).join(', ')} in it`);
   }
-  return value as Record<string, unknown>;
+  return document;
 }
 
 /**
@@ -53,8 +50,7 @@ function parseBootstrapYaml(text: string): Record<string, unknown> {
  */
 export function parseBootstrapResponse(contentType: string | undefined, body: string): BootstrapResponse {
   if (!contentType?.toLowerCase().startsWith('application/json')) {
-    parseBootstrapYaml(body);
-    return { yaml: body };
+    return { yaml: body, document: parseBootstrapYaml(body) };
   }
   let envelope: { bootstrap?: unknown; kumaSidecarConfiguration?: KumaSidecarConfiguration };
   try {
@@ -66,6 +62,5 @@ export function parseBootstrapResponse(contentType: string | undefined, body: st
     throw new InvalidBootstrapError('the JSON has no "bootstrap" field');
   }
   const yaml = Buffer.from(envelope.bootstrap, 'base64').toString('utf8');
-  parseBootstrapYaml(yaml);
-  return { yaml, sidecar: envelope.kumaSidecarConfiguration };
+  return { yaml, document: parseBootstrapYaml(yaml), sidecar: envelope.kumaSidecarConfiguration };
 }

@@ -63,7 +63,7 @@ export function createLauncher(options: LauncherOptions): (restart: number, sign
   return async (restart, signal) => {
     const response = await bootstrap(restart, signal);
     lastGood = response;
-    const rewrite = applyAdminAddress(response.yaml, options.adminPort);
+    const rewrite = applyAdminAddress(response.yaml, options.adminPort, response.document);
     if (rewrite.replaced) {
       logger.info(
         { event: 'admin-address-set', admin: formatAdminAddress(rewrite.admin), controlPlaneAdmin: rewrite.replaced === 'none' ? null : formatAdminAddress(rewrite.replaced) },
