@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
+import YAML from 'yaml';
 import { metricsParts } from '../src/dataplane/metrics.js';
 import { metricsSocketPath } from '../src/dataplane/sockets.js';
 import { createDynamicConfigPoller, type Consumer, type PollerOptions } from '../src/dynconf/poller.js';
@@ -160,7 +161,8 @@ describe('MeshMetric through the poller', () => {
       },
     });
     const bootstrap = new Feed<AppliedBootstrap>();
-    bootstrap.publish({ response: { yaml: 'staticResources:\n  clusters:\n  - name: system_ads\n' }, admin: envoy.admin });
+    const yaml = 'staticResources:\n  clusters:\n  - name: system_ads\n';
+    bootstrap.publish({ response: { yaml, document: YAML.parseDocument(yaml) }, admin: envoy.admin });
     const clock = new ManualClock();
     const poller = createDynamicConfigPoller({ socketPath: `${dir}/kuma-mesh-metric-config.sock`, intervalMs: INTERVAL_MS, clock });
     const parts = metricsParts({ name: 'backend', mesh: 'default', workDir: dir, bootstrap, poller });

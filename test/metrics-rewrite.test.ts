@@ -2,6 +2,7 @@
 // labels, on inputs of the project's own (the conformance run adds Kuma's fixtures).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import YAML from 'yaml';
 import { staticClusterNames } from '../src/metrics/bootstrap-clusters.js';
 import { KNOWN_BOOTSTRAP_CLUSTERS, mergeClusters, unsplitClusterName } from '../src/metrics/merge.js';
 import { EnvoyRewriter } from '../src/metrics/rewrite-plan.js';
@@ -43,11 +44,12 @@ describe('the merged scrape rewrites Envoy as Kuma does', () => {
   });
 
   it("takes the bootstrap's clusters from the bootstrap Envoy runs with", () => {
-    const modern = 'node: {id: default.backend}\nstaticResources:\n  clusters:\n  - name: system_access_log_sink\n  - name: system_ads\n';
+    const names = (yaml: string) => [...staticClusterNames(YAML.parseDocument(yaml))];
+    const modern = YAML.parseDocument('node: {id: default.backend}\nstaticResources:\n  clusters:\n  - name: system_access_log_sink\n  - name: system_ads\n');
     assert.deepEqual([...staticClusterNames(modern)], ['system_access_log_sink', 'system_ads']);
-    assert.deepEqual([...staticClusterNames('static_resources:\n  clusters:\n  - name: ads_cluster\n')], ['ads_cluster']);
-    assert.deepEqual([...staticClusterNames('admin: {}\n')], []);
-    assert.deepEqual([...staticClusterNames('staticResources:\n  clusters:\n  - name: kuma:ads\n')], ['kuma:ads', 'kuma_ads'], 'as Envoy writes it in stat tags too');
+    assert.deepEqual(names('static_resources:\n  clusters:\n  - name: ads_cluster\n'), ['ads_cluster']);
+    assert.deepEqual(names('admin: {}\n'), []);
+    assert.deepEqual(names('staticResources:\n  clusters:\n  - name: kuma:ads\n'), ['kuma:ads', 'kuma_ads'], 'as Envoy writes it in stat tags too');
     const text = '# TYPE c counter\nc{envoy_cluster_name="ads_cluster"} 1\n';
     assert.deepEqual(lines(merge(text)), ['c{envoy_cluster_name="ads_cluster"} 1'], 'v2.14 names are known by default');
     assert.deepEqual(lines(merge(text, staticClusterNames(modern))), ['c{envoy_cluster_name="ads_cluster",kuma_io_mesh_traffic="true"} 1']);

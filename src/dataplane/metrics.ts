@@ -36,7 +36,7 @@ export function metricsParts(input: {
     applications: () => bootstrap.value?.response.sidecar?.metrics?.aggregate ?? [],
     meshMetricConfig: () => meshMetric,
     defaultAddress: () => bootstrap.value?.response.sidecar?.networking?.address,
-    bootstrapClusters: () => (bootstrap.value ? clusters(bootstrap.value.response.yaml) : undefined),
+    bootstrapClusters: () => (bootstrap.value ? clusters(bootstrap.value.response.document) : undefined),
     ownMetrics: () => agentMetrics.text(),
   });
   return { component, agentMetrics };
