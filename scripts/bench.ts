@@ -9,6 +9,7 @@ import { accessLogFigures, accessLogRun, type AccessLogRun } from './bench/acces
 import { agentEntry } from './bench/agent.js';
 import { BACKOFF_MS, DRAIN_MS, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
 import { dnsFigures, dnsRun, type DnsRun } from './bench/dns.js';
+import { metricsIdleRuns, scrapeRun } from './bench/metrics.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';
 import { table, writeResults, type Figure } from './bench/report.js';
 import { median, round } from './bench/stats.js';
@@ -21,6 +22,8 @@ const FLEET_SMALL = 6;
 const ACCESS_LOG_LINES = Number(process.env.BENCH_ACCESS_LOG_LINES ?? 200_000);
 const SETTLE_MS = 5000;
 const CPU_WINDOW_MS = 10_000;
+const SCRAPE_SERIES = 10_000;
+const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 30);
 const MB = 1024 * 1024;
 
 const progress = (text: string) => process.stderr.write(`bench: ${text}\n`);
@@ -85,6 +88,14 @@ async function main(): Promise<void> {
     progress(`figures 2, 3: ${RUNS} idle agents and ${RUNS} idle bare Node processes, ${SETTLE_MS / 1000}s + 2 × ${CPU_WINDOW_MS / 1000}s`);
     const idle = await idleRuns(cp.url, RUNS, SETTLE_MS, CPU_WINDOW_MS);
 
+    progress(`figure 10: ${SCRAPES} merged scrapes of an Envoy with ${SCRAPE_SERIES} more series, and as many direct fetches`);
+    const scrape = await scrapeRun(cp.url, SCRAPE_SERIES, SCRAPES);
+    progress(`figure 2m: ${RUNS} idle agents with the metrics parts and ${RUNS} with --no-metrics, ${SETTLE_MS / 1000}s`);
+    const metricsIdle = await metricsIdleRuns(cp.url, RUNS, SETTLE_MS);
+    const withMetrics = metricsIdle.map((run) => run.withMetricsRssBytes / MB);
+    const withoutMetrics = metricsIdle.map((run) => run.withoutMetricsRssBytes / MB);
+    const metricsCost = median(withMetrics) - median(withoutMetrics);
+
     const scale = [];
     for (let i = 1; i <= SCALE_RUNS; i++) {
       progress(`figure 6: ${SCALE} agents at once, run ${i}/${SCALE_RUNS}`);
@@ -110,7 +121,7 @@ async function main(): Promise<void> {
 
     const logs: AccessLogRun[] = [];
     for (let i = 1; i <= RUNS; i++) {
-      progress(`figure 10: ${ACCESS_LOG_LINES} access-log lines through the streamer and by a plain copy, run ${i}/${RUNS}`);
+      progress(`figure 11: ${ACCESS_LOG_LINES} access-log lines through the streamer and by a plain copy, run ${i}/${RUNS}`);
       logs.push(await accessLogRun(ACCESS_LOG_LINES));
     }
 
@@ -128,6 +139,12 @@ async function main(): Promise<void> {
         "figure 1 without the fake Envoy's two Node starts"),
       ratioFigure('2', `Idle RSS, ${SETTLE_MS / 1000}s after Envoy is live`, 'MB', idle.map((r) => r.agentRssBytes / MB),
         idle.map((r) => r.bareRssBytes / MB), 'idle node', 1.5),
+      {
+        ...ratioFigure('2m', '… with the metrics parts on', 'MB', withMetrics, withoutMetrics, '--no-metrics', undefined,
+          'kuma-dp with the metrics socket, the dynamic-configuration poller and its own metrics, against kuma-dp --no-metrics, started together'),
+        goal: '≤ +5 MB',
+        met: metricsCost <= 5,
+      },
       limitFigure('3', `Idle CPU over ${CPU_WINDOW_MS / 1000}s`, '% of a core', idle.map((r) => r.agentCpuPercent), 0.5,
         `bare idle Node: ${round(median(idle.map((r) => r.bareCpuPercent)), 3)}%`),
       limitFigure('3b', `… the next ${CPU_WINDOW_MS / 1000}s`, '% of a core', idle.map((r) => r.agentSteadyCpuPercent), 0.5,
@@ -155,6 +172,10 @@ async function main(): Promise<void> {
       ...accessLogFigures(logs),
     ];
 
+    figures.push(
+      ratioFigure('10', `Merged scrape, Envoy with ${scrape.series} series`, 'ms', scrape.mergedMs, scrape.directMs, "Envoy's text fetched directly", 2,
+        "GET /metrics on the metrics socket (Envoy's text fetched, parsed, rewritten, joined with kuma-dp's own) against GET /stats?format=prometheus on the fake Envoy, in turn"),
+    );
     const rendered = table(figures);
     process.stdout.write(`\n${rendered}\n\n`);
     process.stdout.write(

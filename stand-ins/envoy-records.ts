@@ -54,3 +54,16 @@ export function readAdminLog(dir: string): AdminLogEntry[] {
 export function readSignalLog(dir: string): SignalLogEntry[] {
   return readJsonLines<SignalLogEntry>(join(dir, 'signals.log'));
 }
+
+export interface DynconfLogEntry {
+  pid: number;
+  path: string;
+  ifNoneMatch: string | null;
+  status: number;
+  time: string;
+}
+
+/** Requests on the dynamic configuration socket, in order. */
+export function readDynconfLog(dir: string): DynconfLogEntry[] {
+  return readJsonLines<DynconfLogEntry>(join(dir, 'dynconf.log'));
+}

@@ -2,11 +2,14 @@
 // exit codes, signals and admin API as Envoy 1.34, with xDS and crashes simulated. See the
 // FAKE_ENVOY_* variables below for the knobs tests turn, and FAKE_ENVOY_SCENARIO for what kuma-cp
 // would have configured (scenario.ts).
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, open, openSync, closeSync, readFileSync, renameSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { EnvoyStats, MESH_CLUSTERS, syntheticClusters } from './envoy-stats.js';
+import { readScenario } from './scenario.js';
 
 const SHA = '50ea83e602d5da162df89fd5798301e22f5540cf';
 const BUILD_VERSION = `${SHA}/1.34.1/Clean/RELEASE/BoringSSL`;
@@ -14,6 +17,7 @@ const HOT_RESTART_VERSION = '11.104';
 const startedAt = Date.now();
 const env = process.env;
 const recordDir = env.FAKE_ENVOY_RECORD_DIR || undefined;
+const scenarioPath = env.FAKE_ENVOY_SCENARIO || undefined;
 
 // ---------- command line (TCLAP-like) ----------
 
@@ -399,9 +403,9 @@ const getHandlers: Record<string, (query: URLSearchParams) => Reply> = {
     query.get('format') === 'json'
       ? json({ stats: stats() })
       : query.get('format') === 'prometheus'
-        ? prometheus()
+        ? prometheus(query)
         : text(stats().map((s) => `${s.name}: ${s.value}\n`).join('')),
-  '/stats/prometheus': () => prometheus(),
+  '/stats/prometheus': (query) => prometheus(query),
   '/config_dump': (query) => {
     if (query.get('resource') !== 'dynamic_listeners') {
       return json({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap, last_updated: new Date(startedAt).toISOString() }] });
@@ -419,15 +423,24 @@ const getHandlers: Record<string, (query: URLSearchParams) => Reply> = {
   '/fake/state': () => json({ state: serverState(), healthCheckFailed, xdsUpdates, drains, reopenedLogs, ignoreSigterm }),
 };
 
-function prometheus(): Reply {
-  const types: Record<string, string> = { 'server.live': 'gauge', 'server.state': 'gauge', 'server.concurrency': 'gauge', 'server.hot_restart_epoch': 'gauge', 'server.uptime': 'gauge' };
-  const body = stats()
-    .map((s) => {
-      const name = `envoy_${s.name.replace(/\./g, '_')}`;
-      return `# TYPE ${name} ${types[s.name] ?? 'counter'}\n${name}{} ${s.value}\n`;
-    })
-    .join('');
-  return { status: 200, body, type: 'text/plain; version=0.0.4' };
+// Built on first use: the bootstrap's own clusters, kuma-cp's mesh clusters and the scenario's extra series.
+let envoyStats: EnvoyStats | undefined;
+
+function prometheus(query: URLSearchParams): Reply {
+  envoyStats ??= new EnvoyStats(
+    [...staticNames('clusters').map((name) => ({ name, requests: 1, connections: 1 })), ...MESH_CLUSTERS],
+    syntheticClusters(readScenario(scenarioPath).stats?.series ?? 0),
+  );
+  const server = {
+    live: initState === 'LIVE',
+    state: stateGauge[serverState()],
+    concurrency,
+    epoch: restartEpoch,
+    uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+    xdsUpdates,
+  };
+  // Envoy's Prometheus answer carries no version parameter (Kuma's hijacker notes it).
+  return { status: 200, body: envoyStats.render(server, { textReadouts: query.has('text_readouts'), usedOnly: query.has('usedonly') }), type: 'text/plain; charset=UTF-8' };
 }
 
 // Runs after the response has been flushed.
@@ -525,6 +538,47 @@ if (adminAddress !== undefined) {
   log('info', 'main', `admin address: ${actual}`);
   const addressPath = str('admin-address-path');
   if (addressPath) writeFileSync(addressPath, actual);
+}
+
+// ---------- kuma-cp's dynamic configuration ----------
+
+// kuma-cp gives Envoy a listener on this pipe when it has dynamic configuration for the dataplane
+// (/meshmetric, /dns), built from the `workdir` of the bootstrap request: the directory the agent
+// writes the bootstrap into. Kuma cuts the path to 98 bytes before `.sock`.
+function dynamicConfigSocket(): string {
+  const full = Buffer.from(join(dirname(configPath!), 'kuma-mesh-metric-config'));
+  return `${full.subarray(0, 98).toString()}.sock`;
+}
+
+// One route per path, with the JSON of the scenario (read again on every request, so that a test
+// changes it by rewriting the file): 200 with `Etag: <hex sha256 of the body>`, 304 when
+// If-None-Match is that Etag, 404 for a path with no route. Like Envoy, it leaves the socket
+// file behind when it exits.
+if (readScenario(scenarioPath).dynamicConfig !== undefined) {
+  const socketPath = dynamicConfigSocket();
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const routes = readScenario(scenarioPath).dynamicConfig ?? {};
+    const ifNoneMatch = req.headers['if-none-match'];
+    let status = 404;
+    let body = '';
+    let etag: string | undefined;
+    if (Object.hasOwn(routes, path)) {
+      body = JSON.stringify(routes[path]);
+      etag = createHash('sha256').update(body).digest('hex');
+      status = ifNoneMatch === etag ? 304 : 200;
+    }
+    record('dynconf.log', { path: req.url, ifNoneMatch: ifNoneMatch ?? null, status });
+    res.writeHead(status, etag === undefined ? {} : { etag });
+    res.end(status === 200 ? body : undefined);
+  });
+  try {
+    unlinkSync(socketPath);
+  } catch {
+    // nothing to remove
+  }
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  log('info', 'config', `dynamic configuration listener on ${socketPath}`);
 }
 
 // ---------- startup: crash knobs, then simulated xDS ----------

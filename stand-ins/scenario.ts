@@ -31,6 +31,13 @@ export interface Scenario {
     readonly zone?: string;
     readonly services: readonly BoundService[];
   };
+  /**
+   * Routes of the dynamic configuration socket, `<workdir>/kuma-mesh-metric-config.sock`: path →
+   * the JSON kuma-cp sends there (`/meshmetric`, `/dns`, any). Without it, no socket.
+   */
+  readonly dynamicConfig?: Readonly<Record<string, unknown>>;
+  /** About this many more series on /stats?format=prometheus (split clusters of a large mesh). */
+  readonly stats?: { readonly series?: number };
 }
 
 export function readScenario(path: string | undefined): Scenario {

@@ -14,7 +14,9 @@ import { LineSplitter } from '../src/accesslogs/lines.js';
 import { MAX_BACKENDS } from '../src/accesslogs/pool.js';
 import { accessLogStreamer, ACCESS_LOG_FEATURE } from '../src/accesslogs/component.js';
 import { formatByteSize, parseByteSize } from '../src/config/size.js';
-import { accessLogPipePath } from '../src/dataplane/sockets.js';
+import { AccessLogStats } from '../src/accesslogs/stats.js';
+import { createAgentMetrics } from '../src/agent-metrics/metrics.js';
+import { accessLogPipePath, metricsSocketPath } from '../src/dataplane/sockets.js';
 import { realClock, type Clock } from '../src/runtime/clock.js';
 import type { Running } from '../src/runtime/component.js';
 import { ReadinessGates } from '../src/runtime/readiness.js';
@@ -23,6 +25,8 @@ import { startLogCollector, type LogCollector } from '../stand-ins/log-collector
 import { writeScenario } from '../stand-ins/scenario.js';
 import { tempDir, waitUntil } from './helpers/agent.js';
 import { ManualClock } from './helpers/clock.js';
+import { sampleValues } from './helpers/metrics.js';
+import { unixGet } from './helpers/unix-http.js';
 import { startDataplane } from './helpers/readiness.js';
 
 const KiB = 1024;
@@ -529,6 +533,21 @@ describe('access-log streamer', () => {
   });
 });
 
+describe('access-log metrics', () => {
+  it('reads the streamer\'s counts at each scrape', async () => {
+    const stats = new AccessLogStats();
+    const metrics = createAgentMetrics({ accessLogLines: stats });
+    stats.sent = 5;
+    stats.dropped = 2;
+    const first = sampleValues(await metrics.text());
+    assert.equal(first.get('kuma_dp_access_log_lines_total{result="sent"}'), 5);
+    assert.equal(first.get('kuma_dp_access_log_lines_total{result="dropped"}'), 2);
+    stats.sent = 9;
+    assert.equal(sampleValues(await metrics.text()).get('kuma_dp_access_log_lines_total{result="sent"}'), 9);
+    assert.ok(![...sampleValues(await createAgentMetrics().text()).keys()].some((name) => name.startsWith('kuma_dp_access_log')), 'none without a streamer');
+  });
+});
+
 describe('access logs through the agent', () => {
   it('asks kuma-cp for named-pipe access logs and streams what Envoy writes, across an Envoy crash', async () => {
     const sink = await collector();
@@ -550,6 +569,10 @@ describe('access logs through the agent', () => {
     await fetch(`http://127.0.0.1:${adminPort}/fake/crash?code=1`, { method: 'POST' }).catch(() => undefined);
     await received(sink, 'from envoy\nlegacy\n'.repeat(2), "the restarted Envoy's lines");
     assert.equal(sink.connections, 1, 'the connection to the backend outlived Envoy');
+    // What Prometheus scrapes through Envoy's route to the metrics socket.
+    const metrics = sampleValues((await unixGet(metricsSocketPath(workDir, 'ratings-v1', 'bookinfo'), '/metrics')).body);
+    assert.equal(metrics.get('kuma_dp_access_log_lines_total{result="sent"}'), 4);
+    assert.equal(metrics.get('kuma_dp_access_log_lines_total{result="dropped"}'), 0);
 
     agent.kill('SIGTERM');
     assert.equal((await agent.exited).code, 0);

@@ -22,6 +22,10 @@ export interface BenchAgentOptions {
   readonly fleetDir?: string;
   readonly drainTime?: string;
   readonly restartBackoff?: string;
+  /** More flags for `kuma-dp run` (e.g. --no-metrics). */
+  readonly args?: readonly string[];
+  /** More environment (e.g. FAKE_ENVOY_SCENARIO). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** One `kuma-dp run` under the fake Envoy, with its JSON log lines and its Envoy's start records. */
@@ -30,6 +34,8 @@ export class BenchAgent {
   /** Date.now() right before the exec. */
   readonly startedAt: number;
   readonly recordDir: string;
+  /** The agent's work dir (its sockets are there). */
+  readonly workDir: string;
   readonly lines: LogLine[] = [];
   readonly exited: ReturnType<typeof exited>;
   private readonly waiters = new Set<() => void>();
@@ -38,8 +44,9 @@ export class BenchAgent {
   constructor(readonly options: BenchAgentOptions) {
     const dir = tempDir('kuma-dp-bench-');
     this.recordDir = path.join(dir, 'records');
+    this.workDir = path.join(dir, 'config');
     const one = options.fleetDir === undefined
-      ? ['--name', options.name, '--admin-port', String(options.adminPort), '--config-dir', path.join(dir, 'config')]
+      ? ['--name', options.name, '--admin-port', String(options.adminPort), '--config-dir', this.workDir]
       : ['--dataplanes-dir', options.fleetDir];
     const args = [
       'run',
@@ -48,6 +55,7 @@ export class BenchAgent {
       '--readiness-port', '0',
       '--drain-time', options.drainTime ?? '500ms',
       '--envoy-restart-backoff', options.restartBackoff ?? '200ms',
+      ...(options.args ?? []),
     ];
     const env = {
       PATH: `${standInBin}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -55,6 +63,7 @@ export class BenchAgent {
       TMPDIR: dir,
       KUMA_CONTROL_PLANE_RETRY_BACKOFF: '100ms',
       FAKE_ENVOY_RECORD_DIR: this.recordDir,
+      ...options.env,
     };
     this.startedAt = Date.now();
     // Exec'd as an operator runs it, so that the node flags of its #! line apply.

@@ -35,12 +35,18 @@ export interface BootstrapClientOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
   /** Classifies errors the dispatcher raises that no retry can fix (e.g. an untrusted certificate). */
   readonly fatalNetworkError?: (error: Error) => string | undefined;
+  /** Told of every request's result and how long it took (the agent's metrics). */
+  readonly onAttempt?: (result: AttemptResult, ms: number) => void;
 }
 
-type Attempt =
+/** What one POST /bootstrap came to. */
+export type AttemptResult = 'ok' | 'not_found' | 'server_error' | 'rejected' | 'invalid' | 'unreachable' | 'tls_error';
+
+type Attempt = { readonly result: AttemptResult } & (
   | { readonly outcome: 'ok'; readonly response: BootstrapResponse }
   | { readonly outcome: 'retry'; readonly reason: string }
-  | { readonly outcome: 'fatal'; readonly reason: string };
+  | { readonly outcome: 'fatal'; readonly reason: string }
+);
 
 function errorCode(error: unknown): string {
   const err = error as { code?: string; cause?: { code?: string; message?: string }; message?: string };
@@ -61,24 +67,25 @@ function quote(text: string, secrets: readonly string[]): string {
 function classifyAnswer(status: number, contentType: string | undefined, body: string, url: URL, secrets: readonly string[]): Attempt {
   if (status === 200) {
     try {
-      return { outcome: 'ok', response: parseBootstrapResponse(contentType, body) };
+      return { outcome: 'ok', result: 'ok', response: parseBootstrapResponse(contentType, body) };
     } catch (error) {
-      if (error instanceof InvalidBootstrapError) return { outcome: 'fatal', reason: error.message };
+      if (error instanceof InvalidBootstrapError) return { outcome: 'fatal', result: 'invalid', reason: error.message };
       throw error;
     }
   }
   const text = quote(body, secrets);
-  if (status === 404 && text === '') return { outcome: 'retry', reason: NOT_FOUND_HINT };
+  if (status === 404 && text === '') return { outcome: 'retry', result: 'not_found', reason: NOT_FOUND_HINT };
   if (status === 404 && /page not found/i.test(text)) {
     return {
       outcome: 'fatal',
+      result: 'rejected',
       reason:
         `${url.origin} answered "${text}": it is not kuma-cp's DP server. Point --cp-address at the DP server ` +
         '(port 5678 by default; the bootstrap server on 5682 for Kuma 0.x)',
     };
   }
-  if (status >= 500) return { outcome: 'retry', reason: `control plane answered ${status}${text ? `: ${text}` : ''}` };
-  return { outcome: 'fatal', reason: `Invalid request: ${text || `status ${status}`}` };
+  if (status >= 500) return { outcome: 'retry', result: 'server_error', reason: `control plane answered ${status}${text ? `: ${text}` : ''}` };
+  return { outcome: 'fatal', result: 'rejected', reason: `Invalid request: ${text || `status ${status}`}` };
 }
 
 /**
@@ -97,7 +104,9 @@ export async function fetchBootstrap(
   const payload = JSON.stringify(body);
   const secrets = body.dataplaneToken ? [body.dataplaneToken] : [];
   for (let attempt = 1; ; attempt++) {
+    const started = now();
     const result = await attemptOnce(url, payload, secrets, options, signal);
+    options.onAttempt?.(result.result, now() - started);
     if (result.outcome === 'ok') return result.response;
     if (result.outcome === 'fatal') throw new BootstrapError(result.reason);
     if (now() + options.retryBackoffMs > deadline) {
@@ -150,11 +159,11 @@ async function attemptOnce(url: URL, payload: string, secrets: readonly string[]
   } catch (error) {
     if (signal?.aborted) throw error;
     if (error instanceof OversizedAnswer) {
-      return { outcome: 'fatal', reason: `the control plane's answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB (a bootstrap is a few KiB): refusing it` };
+      return { outcome: 'fatal', result: 'invalid', reason: `the control plane's answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB (a bootstrap is a few KiB): refusing it` };
     }
-    if (deadline.aborted) return { outcome: 'retry', reason: `no complete answer from ${url.origin} within ${timeout / 1000}s` };
+    if (deadline.aborted) return { outcome: 'retry', result: 'unreachable', reason: `no complete answer from ${url.origin} within ${timeout / 1000}s` };
     const fatal = options.fatalNetworkError?.(error as Error);
-    if (fatal) return { outcome: 'fatal', reason: fatal };
-    return { outcome: 'retry', reason: `cannot reach ${url.origin}: ${errorCode(error)}` };
+    if (fatal) return { outcome: 'fatal', result: 'tls_error', reason: fatal };
+    return { outcome: 'retry', result: 'unreachable', reason: `cannot reach ${url.origin}: ${errorCode(error)}` };
   }
 }

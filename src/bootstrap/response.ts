@@ -1,9 +1,17 @@
 import YAML, { isMap, type Document } from 'yaml';
 
+/** An application whose metrics the metrics socket merges with Envoy's (`metrics.aggregate`). */
+export interface AggregateApp {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly path: string;
+}
+
 /** What the modern DP server sends next to the bootstrap; kept for metrics and DNS components. */
 export interface KumaSidecarConfiguration {
   readonly networking?: { readonly address?: string };
-  readonly metrics?: { readonly aggregate?: ReadonlyArray<{ name: string; address: string; port: number; path: string }> };
+  readonly metrics?: { readonly aggregate?: readonly AggregateApp[] };
 }
 
 export interface BootstrapResponse {

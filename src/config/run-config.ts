@@ -58,6 +58,10 @@ export interface RunConfig {
   readonly workDir?: string;
   /** 0: a free port the system picks. */
   readonly readinessPort: number;
+  /** The metrics socket and kuma-dp's own metrics. */
+  readonly metrics: { readonly enabled: boolean };
+  /** How often Envoy's dynamic-configuration socket is polled. */
+  readonly dynamicConfigRefreshMs: number;
   /** Per access-log backend, the most bytes of lines kept while it is down or slow. */
   readonly accessLogBufferBytes: number;
   readonly dns: {
@@ -235,6 +239,8 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     },
     workDir: get('workDir'),
     readinessPort,
+    metrics: { enabled: must('metrics') },
+    dynamicConfigRefreshMs: must('dynamicConfigRefreshInterval'),
     accessLogBufferBytes: must('accessLogBuffer'),
     dns,
     transparentProxy,

@@ -56,6 +56,12 @@ function parseComponentLogLevel(raw: string, source: string): string {
   return value;
 }
 
+function parsePositiveDuration(raw: string, source: string): number {
+  const ms = parseDuration(raw, source);
+  if (ms <= 0) throw new UserError(`invalid ${source} "${raw}": must be longer than 0`);
+  return ms;
+}
+
 export const RUN_SETTINGS = {
   cpAddress: setting({
     flag: 'cp-address',
@@ -396,6 +402,20 @@ export const RUN_SETTINGS = {
     describe: "Port of kuma-dp's readiness endpoint on 127.0.0.1 (0: a free port the system picks, for kuma-cp's /ready route only)",
     default: '9902',
     parse: parsePortOrZero,
+  }),
+  metrics: setting({
+    flag: 'metrics',
+    env: ['KUMA_DATAPLANE_RUNTIME_METRICS_ENABLED'],
+    describe: "Serve the metrics socket kuma-cp's Prometheus listener routes to, with kuma-dp's own metrics (--no-metrics: off)",
+    kind: 'boolean',
+    default: 'true',
+    parse: parseBoolean,
+  }),
+  dynamicConfigRefreshInterval: setting({
+    env: ['KUMA_DATAPLANE_RUNTIME_DYNAMIC_CONFIGURATION_REFRESH_INTERVAL'],
+    describe: "How often kuma-dp polls Envoy for kuma-cp's dynamic configuration (MeshMetric, DNS)",
+    default: '1s',
+    parse: parsePositiveDuration,
   }),
 } as const;
 

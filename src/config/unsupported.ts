@@ -34,11 +34,6 @@ export const UNSUPPORTED_SETTINGS: readonly UnsupportedSetting[] = [
     reason: 'not read (nor by Go kuma-dp, whose configuration loader expects a structure here): give the configuration with --transparent-proxy-config',
   },
   {
-    env: ['KUMA_DATAPLANE_RUNTIME_DYNAMIC_CONFIGURATION_REFRESH_INTERVAL'],
-    kind: 'string',
-    reason: "this agent does not poll kuma-cp's dynamic configuration yet",
-  },
-  {
     env: ['KUMA_DATAPLANE_RUNTIME_OTEL_PIPE_ENABLED'],
     kind: 'boolean',
     inert: off,

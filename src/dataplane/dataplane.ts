@@ -5,6 +5,7 @@ import { accessLogStreamer } from '../accesslogs/component.js';
 import { bindOutboundsComponent } from '../bind-outbounds/component.js';
 import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
+import { createDynamicConfigPoller } from '../dynconf/poller.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
 import type { DnsProxy } from '../dns/component.js';
@@ -28,7 +29,8 @@ import { systemCaBundle } from '../system/ca-bundle.js';
 import { hasLocalIPv6 } from '../system/ipv6.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentBuild } from '../version.js';
-import { accessLogPipePath } from './sockets.js';
+import type { MetricsParts } from './metrics.js';
+import { accessLogPipePath, dynamicConfigSocketPath } from './sockets.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
 import { openStateDir } from './state-dir.js';
@@ -87,18 +89,34 @@ export interface DataplaneOptions {
   readonly readinessPort: number;
 }
 
+/** The parts of a dataplane that report on it: the metrics socket and the agent's own metrics, when on. */
+interface Observers {
+  readonly metrics?: MetricsParts;
+}
+
 /**
  * The side components of a dataplane, in start order; Envoy comes after them, so that the sockets
- * kuma-cp points Envoy at exist before Envoy starts, and stops before them.
+ * kuma-cp points Envoy at exist before Envoy starts, and stops before them. No feature string
+ * goes with the metrics socket or the poller: kuma-cp configures both for every dataplane.
  */
-function sideComponents(context: DataplaneContext, dns: DnsProxy | undefined, clock: Clock): Component[] {
+async function sideComponents(
+  context: DataplaneContext,
+  dns: DnsProxy | undefined,
+  clock: Clock,
+): Promise<{ components: Component[]; observers: Observers }> {
   const { config, workDir } = context;
   const accessLogs = accessLogStreamer({
     pipePath: accessLogPipePath(workDir, config.dataplane.name, config.dataplane.mesh),
     bufferBytes: config.accessLogBufferBytes,
     clock,
   });
-  return [
+  // One poller for every path of kuma-cp's dynamic configuration, polled in registration order (Go's: /dns, then /meshmetric).
+  const poller = createDynamicConfigPoller({ socketPath: dynamicConfigSocketPath(context.workDir), intervalMs: config.dynamicConfigRefreshMs, clock });
+  if (dns) poller.register('/dns', (json) => dns.update(json));
+  const metrics = config.metrics.enabled
+    ? (await import('./metrics.js')).metricsParts({ ...config.dataplane, workDir, bootstrap: context.bootstrap, poller, accessLogLines: accessLogs.stats })
+    : undefined;
+  const components = [
     accessLogs,
     ...(dns ? [dns] : []),
     ...(config.bindOutbounds
@@ -111,7 +129,10 @@ function sideComponents(context: DataplaneContext, dns: DnsProxy | undefined, cl
           }),
         ]
       : []),
+    ...(metrics ? [metrics.component] : []),
+    poller,
   ];
+  return { components, observers: { metrics } };
 }
 
 function policyOf(config: RunConfig): Policy {
@@ -188,7 +209,9 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
   const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
   const dns = dnsProxyFor(config, clock);
-  const side = sideComponents(context, dns, clock);
+  const { components: side, observers } = await sideComponents(context, dns, clock);
+  readiness.onChange((state) => observers.metrics?.agentMetrics.observeReadiness(state));
+  let previous: State | undefined;
   const envoy = envoyComponent({
     policy: policyOf(config),
     clock,
@@ -200,6 +223,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
         logger,
         dispatcher: controlPlaneDispatcher(config.controlPlane.url, config.controlPlane.tls),
         fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
+        onAttempt: (result, ms) => observers.metrics?.agentMetrics.observeBootstrapRequest(result, ms / 1000),
       },
       request: async () =>
         buildBootstrapRequest({
@@ -238,6 +262,8 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
     }),
     ...(spec.app && { startApp: () => spawnChild({ binary: spec.app!.binary, args: spec.app!.args, env, setpriv }) }),
     onState: (state) => {
+      observers.metrics?.agentMetrics.observeSupervisor(state, previous);
+      previous = state;
       context.supervisor.publish(state);
       report();
     },

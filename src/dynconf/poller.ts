@@ -1,0 +1,154 @@
+import { Agent, request, type Dispatcher } from '../http/undici.js';
+import { Throttle } from '../logging/throttle.js';
+import { realClock, type Clock } from '../runtime/clock.js';
+import type { Component } from '../runtime/component.js';
+
+/** Handles one path's configuration; a throw means it was not taken, and it is fetched again in full. */
+export type Consumer = (json: unknown) => void | Promise<void>;
+
+export interface DynamicConfigPoller extends Component {
+  /** Polls `path` (e.g. `/meshmetric`, `/dns`) and hands each new configuration to the consumer. */
+  register(path: string, consumer: Consumer): void;
+}
+
+export interface PollerOptions {
+  /** Where Envoy serves kuma-cp's dynamic configuration (dynamicConfigSocketPath()). */
+  readonly socketPath: string;
+  readonly intervalMs: number;
+  readonly clock?: Clock;
+  readonly maxBodyBytes?: number;
+}
+
+/** kuma-cp's configurations are small (DNS records of a large mesh stay far below this). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** A failing path is logged at most this often. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+/** The most one request may take, whatever the interval. */
+const MAX_REQUEST_MS = 5_000;
+
+interface Route {
+  readonly path: string;
+  readonly consumer: Consumer;
+  etag?: string;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const err = error as { code?: string; cause?: { code?: string } };
+  return err.cause?.code ?? err.code;
+}
+
+async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error(`configuration larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Go kuma-dp's config fetcher: every interval, each registered path in turn is fetched from the
+ * socket with `If-None-Match` of its last `Etag`. 200 hands the JSON to its consumer (the Etag is
+ * kept only when the consumer took it); 304 changes nothing; 404 keeps the last configuration
+ * but forgets the Etag; a missing socket or a refused connection (Envoy not up, or no route yet)
+ * is skipped quietly.
+ */
+export function createDynamicConfigPoller(options: PollerOptions): DynamicConfigPoller {
+  const routes: Route[] = [];
+  const clock = options.clock ?? realClock;
+  const timeoutMs = Math.min(Math.max(options.intervalMs, 1000), MAX_REQUEST_MS);
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_CONFIG_BYTES;
+
+  return {
+    name: 'dynamic-configuration',
+    resilient: true,
+    register(path, consumer) {
+      if (!path.startsWith('/')) throw new Error(`dynamic configuration path ${path} must start with /`);
+      if (routes.some((route) => route.path === path)) throw new Error(`dynamic configuration path ${path} is registered twice`);
+      routes.push({ path, consumer });
+    },
+    start: async ({ logger }) => {
+      // Nothing asked for dynamic configuration (metrics and DNS off): nothing to poll.
+      if (routes.length === 0) return { stop: async () => {} };
+      const dispatcher = new Agent({ connect: { socketPath: options.socketPath }, keepAliveTimeout: 10_000 });
+      const throttle = new Throttle(FAILURE_LOG_INTERVAL_MS, () => clock.now());
+      const failed = (route: Route, message: string) => {
+        if (throttle.allow(route.path)) logger.warn({ event: 'dynconf-failed', path: route.path, err: message }, 'cannot take the dynamic configuration (logged at most once a minute per path)');
+      };
+      let stopped = false;
+      let timer: unknown;
+      let current: Promise<void> = Promise.resolve();
+
+      const pollRoute = async (route: Route) => {
+        let answer: Dispatcher.ResponseData;
+        try {
+          answer = await request(`http://localhost${route.path}`, {
+            dispatcher,
+            headers: route.etag ? { 'if-none-match': route.etag } : {},
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+        } catch (error) {
+          const code = errorCode(error);
+          if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+            logger.debug({ event: 'dynconf-unavailable', path: route.path, code }, 'no dynamic configuration socket to poll yet');
+            return;
+          }
+          failed(route, code ?? (error as Error).message);
+          return;
+        }
+        // Destroying a body not read to its end emits an error nobody else listens for.
+        answer.body.on('error', () => {});
+        const previous = route.etag;
+        route.etag = undefined;
+        try {
+          if (answer.statusCode === 304) {
+            route.etag = previous;
+            return;
+          }
+          if (answer.statusCode === 404) {
+            logger.debug({ event: 'dynconf-not-found', path: route.path }, 'no dynamic configuration for this path; keeping the last one');
+            return;
+          }
+          if (answer.statusCode !== 200) {
+            failed(route, `Envoy answered ${answer.statusCode}`);
+            return;
+          }
+          const etag = answer.headers.etag;
+          const json: unknown = JSON.parse(await readBounded(answer.body, maxBodyBytes));
+          await route.consumer(json);
+          route.etag = Array.isArray(etag) ? etag[0] : etag;
+          throttle.reset(route.path);
+          logger.info({ event: 'dynconf-changed', path: route.path, etag: route.etag }, 'dynamic configuration changed');
+        } catch (error) {
+          failed(route, (error as Error).message);
+        } finally {
+          answer.body.destroy();
+        }
+      };
+
+      const tick = () => {
+        current = (async () => {
+          for (const route of routes) {
+            if (stopped) return;
+            await pollRoute(route);
+          }
+        })();
+        void current.then(() => {
+          if (!stopped) timer = clock.setTimeout(tick, options.intervalMs);
+        });
+      };
+      logger.info({ event: 'dynconf-polling', socket: options.socketPath, paths: routes.map((route) => route.path), intervalMs: options.intervalMs }, 'polling the dynamic configuration');
+      tick();
+      return {
+        stop: async () => {
+          stopped = true;
+          clock.clearTimeout(timer);
+          await current;
+          await dispatcher.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import { formatGoFloat, parseGoFloat } from './go-float.js';
+import { clusterMerge } from './merge.js';
+import type { Metric } from './model.js';
+import { FamilyRevisited, parseText, parseTextStream, type LineObserver } from './text-parse.js';
+import { TextBuffer, writeFamily, writeFamilyLines, type LineSink } from './text-write.js';
+
+/** How a line of the text is read under a plan. */
+const enum Mode {
+  /** Not a sample: the whole line must be as before. */
+  Line,
+  AsIs,
+  /** A summary's count: Go keeps it as an unsigned integer. */
+  Truncated,
+  /** A histogram's bucket or count: a negative one is an error (the full rewrite says so). */
+  NonNegative,
+  /** A sample that sets nothing (a summary line without a quantile): its value must still be a number. */
+  Ignored,
+}
+
+interface Target {
+  readonly metric: Metric;
+  readonly kind: string;
+  readonly bound: number;
+}
+
+/**
+ * Envoy's text for a dataplane has the same lines scrape after scrape; only the values change. A
+ * plan is the rewrite of one text, compiled: for each line, the text before its value and the
+ * number of the answer it adds to; for the answer, the text between its numbers. A later text
+ * whose every line starts as before is rewritten by reading its values alone.
+ */
+class Plan {
+  constructor(
+    /** The text the plan was compiled from; each line's start is a range of it. */
+    private readonly source: Buffer,
+    private readonly prefixStarts: Int32Array,
+    private readonly prefixLengths: Int32Array,
+    private readonly modes: Uint8Array,
+    /** The answer's number each line adds to, -1 for none. */
+    private readonly lineSlots: Int32Array,
+    /** The text before each of the answer's numbers, then the text after the last. */
+    private readonly segments: readonly string[],
+    private readonly slots: Int32Array,
+    private readonly slotCount: number,
+  ) {}
+
+  /** The rewrite of a text of the same shape; undefined when its shape (or a value) differs from what the plan knows. */
+  apply(text: Buffer): Buffer | undefined {
+    const values = new Float64Array(this.slotCount);
+    const count = this.prefixLengths.length;
+    let start = 0;
+    let line = 0;
+    while (start < text.length) {
+      if (line >= count) return undefined;
+      const length = this.prefixLengths[line]!;
+      const from = this.prefixStarts[line]!;
+      if (start + length > text.length || text.compare(this.source, from, from + length, start, start + length) !== 0) return undefined;
+      const mode = this.modes[line]!;
+      const valueStart = start + length;
+      // The value runs to the end of the line: read as an integer on the way, unless it is none.
+      let end = valueStart;
+      let integer = 0;
+      let digits = true;
+      for (; end < text.length; end++) {
+        const c = text[end]!;
+        if (c === 10) break;
+        if (c >= 48 && c <= 57) integer = integer * 10 + (c - 48);
+        else digits = false;
+      }
+      if (mode === Mode.Line) {
+        if (end !== valueStart) return undefined;
+      } else {
+        // A blank in the value (a timestamp) makes it no number: the shape changed.
+        const value = digits && end > valueStart && end - valueStart <= 15 ? integer : parseGoFloat(text.toString('latin1', valueStart, end));
+        if (value === undefined || (mode === Mode.NonNegative && value < 0)) return undefined;
+        const slot = this.lineSlots[line]!;
+        if (slot >= 0) values[slot] += mode === Mode.Truncated ? Math.trunc(value) : value;
+      }
+      line++;
+      start = end + 1;
+    }
+    return line === count ? this.render(values) : undefined;
+  }
+
+  /** The size of the last answer: the next one is about as large. */
+  private lastSize = 0;
+
+  render(values: Float64Array): Buffer {
+    const out = new TextBuffer(this.lastSize + 4096);
+    const parts: string[] = [];
+    for (let k = 0; k < this.slots.length; k++) {
+      parts.push(this.segments[k]!, formatGoFloat(values[this.slots[k]!]!));
+      if (parts.length >= 512) {
+        out.append(parts.join(''));
+        parts.length = 0;
+      }
+    }
+    parts.push(this.segments[this.slots.length]!);
+    out.append(parts.join(''));
+    const bytes = out.bytes();
+    this.lastSize = bytes.length;
+    return bytes;
+  }
+}
+
+/** Envoy's text with Kuma's rewrite, family by family, and the plan of it when later texts can use one. */
+function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>): { bytes: Buffer; plan?: Plan } {
+  const text = source.toString('utf8');
+  const prefixStarts: number[] = [];
+  const prefixLengths: number[] = [];
+  const modes: number[] = [];
+  const targets: Array<Target | undefined> = [];
+  // Offsets into the text are offsets into its bytes only when every character is one byte.
+  let plannable = text.length === source.length;
+  const seen = new Map<Metric, Set<string>>();
+  const observer: LineObserver = {
+    other(start, end) {
+      prefixStarts.push(start);
+      prefixLengths.push(end - start);
+      modes.push(Mode.Line);
+      targets.push(undefined);
+    },
+    sample(line, metric, kind, bound, mode) {
+      // A timestamp or blanks after the value: such a text is rewritten in full every time.
+      if (line.valueEnd !== line.end) plannable = false;
+      prefixStarts.push(line.start);
+      prefixLengths.push(line.valueStart - line.start);
+      if (kind === 'ignored') {
+        modes.push(Mode.Ignored);
+        targets.push(undefined);
+        return;
+      }
+      modes.push(mode === 'truncated' ? Mode.Truncated : mode === 'non-negative' ? Mode.NonNegative : Mode.AsIs);
+      targets.push({ metric, kind, bound });
+      // A number set twice in one metric: the last wins, which a sum cannot say.
+      const keys = seen.get(metric) ?? new Set<string>();
+      const key = `${kind}${bound}`;
+      if (keys.has(key)) plannable = false;
+      keys.add(key);
+      seen.set(metric, keys);
+    },
+  };
+
+  const mergedInto = new Map<Metric, Metric>();
+  const merge = clusterMerge(bootstrapClusters, (from, into) => mergedInto.set(from, into));
+  const slotsOf = new Map<Metric, Map<string, number>>();
+  const slotOf = (metric: Metric, kind: string, bound: number, create: boolean): number => {
+    let slots = slotsOf.get(metric);
+    if (!slots) slotsOf.set(metric, (slots = new Map()));
+    const key = `${kind}${bound}`;
+    let slot = slots.get(key);
+    if (slot === undefined && create) slots.set(key, (slot = values.length));
+    return slot ?? -1;
+  };
+  const segments: string[] = [];
+  const slots: number[] = [];
+  const values: number[] = [];
+  let pending = '';
+  const sink: LineSink = {
+    text(part) {
+      pending += part;
+    },
+    value(value, metric, kind, bound) {
+      segments.push(pending);
+      pending = '';
+      const slot = slotOf(metric, kind, bound, true);
+      values[slot] = value;
+      slots.push(slot);
+    },
+  };
+  try {
+    parseTextStream(text, (family) => writeFamilyLines({ header: (part) => (pending += part), metric: (write) => write(sink) }, merge(family)), observer);
+  } catch (error) {
+    if (!(error instanceof FamilyRevisited)) throw error;
+    return { bytes: Buffer.from(parseText(text).map(clusterMerge(bootstrapClusters)).map(writeFamily).join('')) };
+  }
+  segments.push(pending);
+  const lineSlots = new Int32Array(targets.length);
+  targets.forEach((target, line) => {
+    const slot = target ? slotOf(mergedInto.get(target.metric) ?? target.metric, target.kind, target.bound, false) : -1;
+    if (target && slot < 0) plannable = false;
+    lineSlots[line] = slot;
+  });
+  const plan = new Plan(
+    source,
+    Int32Array.from(prefixStarts),
+    Int32Array.from(prefixLengths),
+    Uint8Array.from(modes),
+    lineSlots,
+    segments,
+    Int32Array.from(slots),
+    values.length,
+  );
+  return { bytes: plan.render(Float64Array.from(values)), ...(plannable && { plan }) };
+}
+
+/**
+ * Kuma's rewrite of one Envoy's text, scrape after scrape: the first text (and any whose shape
+ * changed) is parsed, merged and written in full, later ones only have their values read (a
+ * scrape of an Envoy with ten thousand series then costs a fraction). The plan holds the last
+ * text's line starts, about the size of the text.
+ */
+export class EnvoyRewriter {
+  private last?: { plan: Plan; clusters: ReadonlySet<string> };
+
+  rewrite(text: Buffer, bootstrapClusters: ReadonlySet<string>): Buffer {
+    if (this.last?.clusters === bootstrapClusters) {
+      const bytes = this.last.plan.apply(text);
+      if (bytes) return bytes;
+    }
+    this.last = undefined;
+    const { bytes, plan } = compile(text, bootstrapClusters);
+    if (plan) this.last = { plan, clusters: bootstrapClusters };
+    return bytes;
+  }
+}
