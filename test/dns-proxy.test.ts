@@ -299,6 +299,7 @@ describe('DNS proxy shared by dataplanes', () => {
     api.setNames([{ name: 'api.svc.mesh.local', ips: ['127.2.0.2'] }]);
     assert.deepEqual(addressesOf(await queryUdp('web.svc.mesh.local', 'A', port)), ['127.2.0.1']);
     assert.deepEqual(addressesOf(await queryUdp('api.svc.mesh.local', 'A', port)), ['127.2.0.2']);
+    await assert.rejects(proxies.join('demo/api', addresses), /answers for demo\/api already/);
     await web.leave();
     assert.deepEqual(addressesOf(await queryUdp('api.svc.mesh.local', 'A', port)), ['127.2.0.2']);
     assert.equal(await udpPortFree(port), false, 'still bound for the member left');
@@ -307,6 +308,30 @@ describe('DNS proxy shared by dataplanes', () => {
     const again = await proxies.join('demo/web', addresses);
     assert.deepEqual(again.listening, addresses);
     await again.leave();
+  });
+});
+
+describe('DNS proxy shared by dataplanes: addresses', () => {
+  it('gives a dataplane asking for other addresses a proxy of its own, and refuses one that overlaps on the same port', async () => {
+    const [port, other] = [await freeUdpPort(), await freeUdpPort()];
+    const proxies = new DnsProxies({ logger: silent, clock: realClock, resolvConf: '/nonexistent' });
+    const web = await proxies.join('demo/web', [{ host: '127.0.0.1', port }]);
+    web.setNames([{ name: 'web.svc.mesh.local', ips: ['127.2.0.1'] }]);
+    const api = await proxies.join('demo/api', [{ host: '127.0.0.1', port: other }]);
+    api.setNames([{ name: 'api.svc.mesh.local', ips: ['127.2.0.2'] }]);
+    assert.deepEqual(addressesOf(await queryUdp('api.svc.mesh.local', 'A', other)), ['127.2.0.2']);
+    await assert.rejects(
+      proxies.join('demo/tp', [
+        { host: '127.0.0.2', port },
+        { host: '127.0.0.1', port },
+      ]),
+      /the DNS proxy cannot listen on 127\.0\.0\.1:\d+: the port is in use/,
+    );
+    assert.equal(await udpPortFree(port), false);
+    assert.deepEqual(addressesOf(await queryUdp('web.svc.mesh.local', 'A', port)), ['127.2.0.1'], 'the first proxy is untouched');
+    await Promise.all([web.leave(), api.leave()]);
+    assert.equal(await udpPortFree(port), true);
+    assert.equal(await udpPortFree(other), true);
   });
 });
 

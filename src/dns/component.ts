@@ -27,8 +27,6 @@ export interface DnsComponent extends Component {
   update(config: unknown): void;
   /** The names this agent derives itself (bind-outbounds), answered beside kuma-cp's. */
   setNames(records: readonly NameRecord[]): void;
-  /** Where the proxy listens while this dataplane is a member. */
-  readonly listening: readonly ListenAddress[];
 }
 
 export function dnsComponent(options: DnsOptions): DnsComponent {
@@ -36,14 +34,10 @@ export function dnsComponent(options: DnsOptions): DnsComponent {
   let membership: DnsMembership | undefined;
   let gate: Gate | undefined;
   let gateTimer: unknown;
-  let names: readonly NameRecord[] = [];
 
   return {
     name: 'dns-proxy',
     features: [FEATURE_EMBEDDED_DNS],
-    get listening() {
-      return membership?.listening ?? [];
-    },
 
     update(config) {
       // Thrown, the poller fetches the configuration again in full next time.
@@ -55,7 +49,6 @@ export function dnsComponent(options: DnsOptions): DnsComponent {
     },
 
     setNames(records) {
-      names = records;
       membership?.setNames(records);
     },
 
@@ -74,7 +67,6 @@ export function dnsComponent(options: DnsOptions): DnsComponent {
         clock.clearTimeout(gateTimer);
         throw error;
       }
-      membership.setNames(names);
       const joined = membership;
       return {
         stop: async () => {

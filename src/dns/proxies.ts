@@ -58,14 +58,15 @@ export class DnsProxies {
       shared = created;
     }
     shared.members += 1;
+    const current = shared;
+    let member: DnsMember;
     try {
-      await shared.listening;
+      await current.listening;
+      member = current.proxy.member(id);
     } catch (error) {
-      shared.members -= 1;
+      await this.release(key, current);
       throw error;
     }
-    const current = shared;
-    const member = current.proxy.member(id);
     let left = false;
     return {
       update: (config) => member.update(config),
@@ -77,13 +78,18 @@ export class DnsProxies {
         if (left) return;
         left = true;
         member.remove();
-        current.members -= 1;
-        if (current.members > 0 || this.shared.get(key) !== current) return;
-        this.shared.delete(key);
-        const closed = current.proxy.close().finally(() => this.closing.delete(key));
-        this.closing.set(key, closed);
-        await closed;
+        await this.release(key, current);
       },
     };
+  }
+
+  /** One member fewer; the last one closes the proxy. */
+  private async release(key: string, shared: Shared): Promise<void> {
+    shared.members -= 1;
+    if (shared.members > 0 || this.shared.get(key) !== shared) return;
+    this.shared.delete(key);
+    const closed = shared.proxy.close().finally(() => this.closing.delete(key));
+    this.closing.set(key, closed);
+    await closed;
   }
 }
