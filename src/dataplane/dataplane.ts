@@ -111,7 +111,7 @@ async function sideComponents(
   const poller = createDynamicConfigPoller({ socketPath: dynamicConfigSocketPath(context.workDir), intervalMs: config.dynamicConfigRefreshMs, clock });
   if (dns) poller.register('/dns', (json) => dns.update(json));
   const metrics = config.metrics.enabled
-    ? (await import('./metrics.js')).metricsParts({ ...config.dataplane, workDir: context.workDir, bootstrap: context.bootstrap, poller })
+    ? (await import('./metrics.js')).metricsParts({ ...config.dataplane, workDir: context.workDir, bootstrap: context.bootstrap, poller, ...(dns && { moreMetrics: () => dns.metricsText() }) })
     : undefined;
   const components = [
     ...(dns ? [dns] : []),

@@ -22,6 +22,8 @@ export function metricsParts(input: {
   readonly workDir: string;
   readonly bootstrap: Feed<AppliedBootstrap>;
   readonly poller: DynamicConfigPoller;
+  /** Metrics of other parts (the DNS proxy's), in Prometheus text, served after the agent's own. */
+  readonly moreMetrics?: () => string;
 }): MetricsParts {
   const { bootstrap } = input;
   const agentMetrics = createAgentMetrics();
@@ -37,7 +39,7 @@ export function metricsParts(input: {
     meshMetricConfig: () => meshMetric,
     defaultAddress: () => bootstrap.value?.response.sidecar?.networking?.address,
     bootstrapClusters: () => (bootstrap.value ? clusters(bootstrap.value.response.document) : undefined),
-    ownMetrics: () => agentMetrics.text(),
+    ownMetrics: async () => `${await agentMetrics.text()}${input.moreMetrics?.() ?? ''}`,
   });
   return { component, agentMetrics };
 }

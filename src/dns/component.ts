@@ -1,6 +1,7 @@
 import type { Clock } from '../runtime/clock.js';
 import type { Component, ComponentContext, Running } from '../runtime/component.js';
 import type { Gate } from '../runtime/readiness.js';
+import { prometheusText } from './metrics.js';
 import type { DnsMembership, DnsProxies } from './proxies.js';
 import type { NameRecord } from './records.js';
 import type { ListenAddress } from './server.js';
@@ -27,6 +28,8 @@ export interface DnsComponent extends Component {
   update(config: unknown): void;
   /** The names this agent derives itself (bind-outbounds), answered beside kuma-cp's. */
   setNames(records: readonly NameRecord[]): void;
+  /** The proxy's `kuma_dp_dns_*` metrics while this dataplane is a member, in Prometheus text. */
+  metricsText(): string;
 }
 
 export function dnsComponent(options: DnsOptions): DnsComponent {
@@ -50,6 +53,10 @@ export function dnsComponent(options: DnsOptions): DnsComponent {
 
     setNames(records) {
       membership?.setNames(records);
+    },
+
+    metricsText() {
+      return membership ? prometheusText(membership.metrics.collect()) : '';
     },
 
     async start({ logger, readiness }: ComponentContext): Promise<Running> {

@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../runtime/clock.js';
+import type { MetricsSource } from './metrics.js';
 import { createDnsProxy, type DnsMember, type DnsProxy } from './proxy.js';
 import type { ListenAddress } from './server.js';
 
@@ -15,6 +16,8 @@ export interface DnsProxiesOptions {
 export interface DnsMembership extends Omit<DnsMember, 'remove'> {
   /** Where the proxy listens. */
   readonly listening: readonly ListenAddress[];
+  /** The proxy's metrics (shared by its members: one proxy, one set). */
+  readonly metrics: MetricsSource;
   /** Removes this dataplane's names; the last member to leave closes the proxy. */
   leave(): Promise<void>;
 }
@@ -74,6 +77,7 @@ export class DnsProxies {
       get listening() {
         return current.proxy.listening;
       },
+      metrics: current.proxy.metrics,
       leave: async () => {
         if (left) return;
         left = true;
