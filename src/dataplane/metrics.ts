@@ -23,6 +23,8 @@ export function metricsParts(input: {
   readonly workDir: string;
   readonly bootstrap: Feed<AppliedBootstrap>;
   readonly poller: DynamicConfigPoller;
+  /** Metrics of other parts (the DNS proxy's), in Prometheus text, served after the agent's own. */
+  readonly moreMetrics?: () => string;
   readonly accessLogLines?: AccessLogStats;
 }): MetricsParts {
   const { bootstrap } = input;
@@ -39,7 +41,7 @@ export function metricsParts(input: {
     meshMetricConfig: () => meshMetric,
     defaultAddress: () => bootstrap.value?.response.sidecar?.networking?.address,
     bootstrapClusters: () => (bootstrap.value ? clusters(bootstrap.value.response.document) : undefined),
-    ownMetrics: () => agentMetrics.text(),
+    ownMetrics: async () => `${await agentMetrics.text()}${input.moreMetrics?.() ?? ''}`,
   });
   return { component, agentMetrics };
 }
