@@ -23,7 +23,7 @@ import { ReadinessGates } from '../src/runtime/readiness.js';
 import { freePort } from '../stand-ins/control-plane.js';
 import { startLogCollector, type LogCollector } from '../stand-ins/log-collector.js';
 import { writeScenario } from '../stand-ins/scenario.js';
-import { tempDir, waitUntil } from './helpers/agent.js';
+import { agentEnv, runAgent, tempDir, waitUntil } from './helpers/agent.js';
 import { ManualClock } from './helpers/clock.js';
 import { sampleValues } from './helpers/metrics.js';
 import { unixGet } from './helpers/unix-http.js';
@@ -578,5 +578,15 @@ describe('access logs through the agent', () => {
     assert.equal((await agent.exited).code, 0);
     assert.equal(existsSync(pipePath), false, 'the pipe is gone');
     await waitUntil(() => sink.open === 0, WAIT_MS, 'the connection closed');
+  });
+});
+
+describe('kuma-dp run without mkfifo', () => {
+  it('refuses to start with one line, since Envoy would write its access logs to a plain file', async () => {
+    const bin = tempDir('kuma-dp-path-');
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    const result = await runAgent(['run', '--name', 'web'], { env: agentEnv({ PATH: bin }) });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'kuma-dp: mkfifo is not in PATH: kuma-dp makes the access-log pipe with it (install coreutils)\n');
   });
 });
