@@ -111,7 +111,8 @@ async function serve(golden: Golden, generation: Generation, urlVariable: string
   const refusal = await expectedRefusal(expectedAdmin);
   const record = tempDir();
   const args = ['run', '--name', 'web', '--drain-time', '0s', '--work-dir', workdir, ...(adminPort === undefined ? [] : ['--admin-port', String(adminPort)])];
-  const env = agentEnv({ [urlVariable]: cp.url, FAKE_ENVOY_RECORD_DIR: record, KUMA_READINESS_PORT: String(await freePort()) });
+  // The readiness port is agentEnv's 0: one the system picks, which nothing else can have taken.
+  const env = agentEnv({ [urlVariable]: cp.url, FAKE_ENVOY_RECORD_DIR: record });
 
   if (refusal) {
     const result = await runAgent(args, { env });

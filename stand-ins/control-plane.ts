@@ -70,15 +70,29 @@ export interface ControlPlane {
 export const defaultSidecarConfiguration = { networking: { address: '127.0.0.1' }, metrics: { aggregate: [] } };
 
 /** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Below Linux's ephemeral range (32768–60999): a port the kernel gave out for listen(0) is one it
+// may hand to the next outgoing connection too, and a test that binds it a moment later then finds
+// it taken. Ports are not handed out twice by one process.
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/** A port on 127.0.0.1 that nothing listens on, for a test or the demo to give to a server. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_RANGE.from}-${PORT_RANGE.to} after 100 tries`);
 }
 
 const PAGE_NOT_FOUND = '404: Page Not Found';
