@@ -9,9 +9,8 @@ import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import YAML from 'yaml';
 import { buildBootstrapRequest } from '../src/bootstrap/request.js';
-import { createDnsProxy } from '../src/dns/component.js';
+import { createDnsProxy } from '../src/dns/proxy.js';
 import { realClock } from '../src/runtime/clock.js';
-import { ReadinessGates } from '../src/runtime/readiness.js';
 import { parseTransparentProxyConfig } from '../src/transparent-proxy/config.js';
 import { addressesOf, queryTcp, queryUdp } from '../test/helpers/dns.js';
 import { fixture } from './shared.js';
@@ -60,10 +59,10 @@ describe("kuma-cp's /dns payloads, answered by the DNS proxy", () => {
     it(`${payload.file}: every name answered locally with its addresses, NODATA for a missing family, extraLabels on the metrics`, async () => {
       assert.equal(payload.etag, createHash('sha256').update(payload.body).digest('hex'), 'the Etag is the hex sha256 of the body');
       const config = JSON.parse(payload.body) as { records: Array<{ name: string; ips: string[] }>; ttl: number; extraLabels: Record<string, string> };
-      const proxy = createDnsProxy({ addresses: [{ host: '127.0.0.1', port: 0 }], waitForRecords: false, clock: realClock, resolvConf: '/nonexistent' });
-      const running = await proxy.start({ logger: pino({ level: 'silent' }), readiness: new ReadinessGates() });
-      stops.push(() => running.stop());
-      proxy.update(config);
+      const proxy = createDnsProxy({ addresses: [{ host: '127.0.0.1', port: 0 }], clock: realClock, resolvConf: '/nonexistent' });
+      await proxy.listen(pino({ level: 'silent' }));
+      stops.push(() => proxy.close());
+      proxy.member('default/dataplane').update(config);
       const port = proxy.listening[0]!.port;
       for (const record of config.records) {
         const v4 = record.ips.filter((ip) => isIP(ip) === 4);

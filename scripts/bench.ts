@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startControlPlane } from '../stand-ins/control-plane.js';
 import { repoRoot } from '../stand-ins/paths.js';
+import { accessLogFigures, accessLogRun, type AccessLogRun } from './bench/access-logs.js';
 import { agentEntry } from './bench/agent.js';
 import { BACKOFF_MS, DRAIN_MS, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
 import { dnsFigures, dnsRun, type DnsRun } from './bench/dns.js';
@@ -18,6 +19,7 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 20);
 const SCALE_RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3);
 /** The bookinfo host: six dataplanes. */
 const FLEET_SMALL = 6;
+const ACCESS_LOG_LINES = Number(process.env.BENCH_ACCESS_LOG_LINES ?? 200_000);
 const SETTLE_MS = 5000;
 const CPU_WINDOW_MS = 10_000;
 const SCRAPE_SERIES = 10_000;
@@ -117,6 +119,12 @@ async function main(): Promise<void> {
       dns.push(await dnsRun());
     }
 
+    const logs: AccessLogRun[] = [];
+    for (let i = 1; i <= RUNS; i++) {
+      progress(`figure 11: ${ACCESS_LOG_LINES} access-log lines through the streamer and by a plain copy, run ${i}/${RUNS}`);
+      logs.push(await accessLogRun(ACCESS_LOG_LINES));
+    }
+
     const agentOwn = life.map((run) => run.startToEnvoyMs - run.envoyVersionMs - run.fakeEnvoyBootMs);
     const figures: Figure[] = [
       ratioFigure('1', 'Start to Envoy start', 'ms', pick('startToEnvoyMs'), pick('bareStartMs'), 'node -e 0', 4,
@@ -161,6 +169,7 @@ async function main(): Promise<void> {
       ratioFigure('8c', `Fleet of ${SCALE}: agent RSS against ${SCALE} agents`, 'MB', fleetLarge.map((r) => r.rssBytes / MB),
         scale.map((r) => r.totalAgentRssBytes / MB), `${SCALE} separate agents`, undefined),
       ...dnsFigures(dns),
+      ...accessLogFigures(logs),
     ];
 
     figures.push(
@@ -184,7 +193,7 @@ async function main(): Promise<void> {
         memoryMB: Math.round(os.totalmem() / MB),
       },
       agentEntry: path.relative(repoRoot, agentEntry),
-      settings: { runs: RUNS, scale: SCALE, scaleRuns: SCALE_RUNS, settleMs: SETTLE_MS, cpuWindowMs: CPU_WINDOW_MS, drainMs: DRAIN_MS, backoffMs: BACKOFF_MS },
+      settings: { runs: RUNS, scale: SCALE, scaleRuns: SCALE_RUNS, accessLogLines: ACCESS_LOG_LINES, settleMs: SETTLE_MS, cpuWindowMs: CPU_WINDOW_MS, drainMs: DRAIN_MS, backoffMs: BACKOFF_MS },
       figures,
       table: rendered,
     };

@@ -3,7 +3,7 @@
 // FAKE_ENVOY_* variables below for the knobs tests turn, and FAKE_ENVOY_SCENARIO for what kuma-cp
 // would have configured (scenario.ts).
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, mkdirSync, open, openSync, closeSync, readFileSync, renameSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -613,6 +613,23 @@ function goLive(): void {
   log('info', 'config', 'all dependencies initialized. starting workers');
 }
 
+// The scenario's access log (a MeshAccessLog TCP backend), once the listeners that log have come.
+// Opened as Envoy's access-log manager opens a file: O_WRONLY|O_APPEND|O_CREAT, 0644, so with
+// nobody reading a FIFO the open waits, and with nothing there a regular file appears.
+async function writeAccessLog(): Promise<void> {
+  if (!env.FAKE_ENVOY_SCENARIO) return;
+  const accessLog = (await import('./scenario.js')).readScenario(env.FAKE_ENVOY_SCENARIO).accessLog;
+  if (!accessLog) return;
+  const { path, lines } = accessLog;
+  open(path, 'a', 0o644, (error, fd) => {
+    if (error) return log('critical', 'main', `unable to open access log file ${path}: ${error.message}`);
+    write(fd, lines.map((line) => `${line}\n`).join(''), (failure) => {
+      if (failure) log('warning', 'main', `access log write to ${path} failed: ${failure.message}`);
+      else record('access-log.log', { path, lines: lines.length });
+    });
+  });
+}
+
 if (field(bootstrap, 'dynamicResources') === undefined) {
   goLive();
 } else if (env.FAKE_ENVOY_NO_XDS === '1') {
@@ -629,6 +646,7 @@ if (field(bootstrap, 'dynamicResources') === undefined) {
     log('info', 'upstream', 'cds: added/updated 1 cluster(s), skipped 0 unmodified cluster(s)');
     log('info', 'upstream', 'lds: add/update listener');
     goLive();
+    void writeAccessLog();
   }, Number(env.FAKE_ENVOY_XDS_DELAY_MS ?? 50));
 }
 

@@ -20,6 +20,11 @@ export interface BoundService {
 }
 
 export interface Scenario {
+  /**
+   * A MeshAccessLog TCP backend: kuma-cp's listeners log through Envoy's file access logger into
+   * `path` (the agent's named pipe); the fake writes `lines` there once its listeners have come.
+   */
+  readonly accessLog?: { readonly path: string; readonly lines: readonly string[] };
   /** --bind-outbounds: the mesh, this dataplane's zone and the services kuma-cp gives listeners to. */
   readonly bindOutbounds?: {
     readonly mesh: string;

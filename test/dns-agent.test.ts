@@ -8,7 +8,10 @@ import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 import { readAdminLog, readStarts } from '../stand-ins/envoy-records.js';
 import { writeScenario, type BoundService } from '../stand-ins/scenario.js';
 import { agentEnv, runAgent, tempDir, waitUntil } from './helpers/agent.js';
+import { metricsSocketPath } from '../src/dataplane/sockets.js';
 import { addressesOf, queryTcp, queryUdp } from './helpers/dns.js';
+import { sampleValues } from './helpers/metrics.js';
+import { unixGet } from './helpers/unix-http.js';
 import { readinessAnswer, startDataplane } from './helpers/readiness.js';
 
 const run = promisify(execFile);
@@ -65,6 +68,15 @@ describe('kuma-dp run --bind-outbounds', () => {
     await waitUntil(() => readFileSync(hostsFile, 'utf8').includes('reviews.extsvc.mesh.local'), 15_000, 'the block to change');
     assert.doesNotMatch(readFileSync(hostsFile, 'utf8'), /details/);
     assert.deepEqual(await resolves('details.svc.zone-2.mesh.local', dnsPort), [], 'a name Envoy no longer serves is gone');
+
+    // The proxy's metrics, as Go kuma-dp names them, on the dataplane's metrics socket.
+    const scrape = await unixGet(metricsSocketPath(String(request.workdir), 'ratings-v1', 'bookinfo'), '/metrics');
+    assert.equal(scrape.status, 200);
+    const samples = sampleValues(scrape.body);
+    assert.ok((samples.get('kuma_dp_dns_entries_total') ?? 0) >= 2, scrape.body);
+    const answered = [...samples].filter(([key]) => key.startsWith('kuma_dp_dns_queries_total{')).reduce((sum, [, value]) => sum + value, 0);
+    assert.ok(answered >= 3, `queries counted: ${answered}`);
+    assert.match(scrape.body, /^# TYPE kuma_dp_dns_request_duration_seconds histogram$/m);
 
     agent.kill('SIGTERM');
     const exit = await agent.exited;

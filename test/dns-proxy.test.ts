@@ -6,7 +6,9 @@ import { after, describe, it } from 'node:test';
 import packet from 'dns-packet';
 import pino from 'pino';
 import { dnsBindAddresses } from '../src/dns/bind-addresses.js';
-import { createDnsProxy, FIRST_RECORDS_WAIT_MS } from '../src/dns/component.js';
+import { dnsComponent, FIRST_RECORDS_WAIT_MS } from '../src/dns/component.js';
+import { DnsProxies } from '../src/dns/proxies.js';
+import { createDnsProxy } from '../src/dns/proxy.js';
 import { firstNameserver } from '../src/dns/resolv-conf.js';
 import type { Clock } from '../src/runtime/clock.js';
 import { realClock } from '../src/runtime/clock.js';
@@ -23,21 +25,38 @@ after(async () => {
   await Promise.all(running.map((r) => r.stop()));
 });
 
-async function startProxy(options: { resolvConf: string; waitForRecords?: boolean; clock?: Clock; upstreamTimeoutMs?: number; readiness?: ReadinessGates }) {
+async function startProxy(options: { resolvConf: string; upstreamTimeoutMs?: number }) {
   const proxy = createDnsProxy({
     addresses: [{ host: '127.0.0.1', port: 0 }],
-    waitForRecords: options.waitForRecords ?? false,
-    clock: options.clock ?? realClock,
+    clock: realClock,
     resolvConf: options.resolvConf,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
   });
-  const run = await proxy.start({ logger: silent, readiness: options.readiness ?? new ReadinessGates() });
-  running.push(run);
-  return { proxy, run, port: proxy.listening[0]!.port };
+  await proxy.listen(silent);
+  running.push({ stop: () => proxy.close() });
+  return { proxy, names: proxy.member('demo/web'), port: proxy.listening[0]!.port };
 }
 
 // Kuma's own case (dnsproxy/component_test.go "hit the map"), answered for real over the wire.
 const GO_CASE = { ttl: 123, records: [{ name: 'example.com', ips: ['240.0.0.1', '::2'] }], extraLabels: { mesh: 'default', kuma_workload: 'backend' } };
+
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+async function udpPortFree(port: number): Promise<boolean> {
+  const socket = dgram.createSocket('udp4');
+  const free = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return free;
+}
 
 describe('DNS proxy', () => {
   const dir = tempDir('kuma-dp-dns-');
@@ -45,8 +64,8 @@ describe('DNS proxy', () => {
   it('answers mesh names itself, authoritatively, over UDP and TCP, and forwards the rest', async () => {
     const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 125 });
     after(() => upstream.close());
-    const { proxy, port } = await startProxy({ resolvConf });
-    proxy.update(GO_CASE);
+    const { names, port } = await startProxy({ resolvConf });
+    names.update(GO_CASE);
 
     const a = await queryUdp('example.com', 'A', port);
     assert.equal(a.rcode, 'NOERROR');
@@ -74,8 +93,8 @@ describe('DNS proxy', () => {
   it('answers NODATA for the family a name lacks, matches names without regard to case, and echoes the question as asked', async () => {
     const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 5 });
     after(() => upstream.close());
-    const { proxy, port } = await startProxy({ resolvConf });
-    proxy.update({ ttl: 30, records: [{ name: 'backend.svc.mesh.local', ips: ['241.0.0.3'] }] });
+    const { names, port } = await startProxy({ resolvConf });
+    names.update({ ttl: 30, records: [{ name: 'backend.svc.mesh.local', ips: ['241.0.0.3'] }] });
 
     const nodata = await queryUdp('backend.svc.mesh.local', 'AAAA', port);
     assert.equal(nodata.rcode, 'NOERROR');
@@ -123,8 +142,8 @@ describe('DNS proxy', () => {
   it('keeps answering after 1,000 malformed packets', async () => {
     const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 5 });
     after(() => upstream.close());
-    const { proxy, port } = await startProxy({ resolvConf });
-    proxy.update({ ttl: 30, records: [{ name: 'backend.svc.mesh.local', ips: ['241.0.0.3'] }] });
+    const { names, port } = await startProxy({ resolvConf });
+    names.update({ ttl: 30, records: [{ name: 'backend.svc.mesh.local', ips: ['241.0.0.3'] }] });
     const valid = encodeQuery('backend.svc.mesh.local', 'A', 0x1234);
     const shapes: Array<(i: number) => Buffer> = [
       (i) => Buffer.from(Array.from({ length: i % 80 }, (_, j) => (i * 31 + j * 7) & 0xff)), // noise of every length
@@ -160,9 +179,9 @@ describe('DNS proxy', () => {
   it('sets TC on a UDP answer that does not fit 512 bytes, and answers it whole over TCP', async () => {
     const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 5 });
     after(() => upstream.close());
-    const { proxy, port } = await startProxy({ resolvConf });
+    const { names, port } = await startProxy({ resolvConf });
     const ips = Array.from({ length: 40 }, (_, i) => `241.0.1.${i + 1}`);
-    proxy.update({ ttl: 30, records: [{ name: 'wide.svc.mesh.local', ips }] });
+    names.update({ ttl: 30, records: [{ name: 'wide.svc.mesh.local', ips }] });
     const udp = await queryUdp('wide.svc.mesh.local', 'A', port);
     assert.equal(udp.flag_tc, true);
     assert.deepEqual(udp.answers, []);
@@ -172,23 +191,23 @@ describe('DNS proxy', () => {
   it('answers the names it derives beside kuma-cp records, and a new configuration replaces the last', async () => {
     const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 5 });
     after(() => upstream.close());
-    const { proxy, port } = await startProxy({ resolvConf });
-    proxy.setNames([{ name: 'ratings.svc.mesh.local', ips: ['127.2.0.1'] }]);
-    proxy.update({ ttl: 30, records: [{ name: 'old.mesh', ips: ['240.0.0.9'] }] });
+    const { names, port } = await startProxy({ resolvConf });
+    names.setNames([{ name: 'ratings.svc.mesh.local', ips: ['127.2.0.1'] }]);
+    names.update({ ttl: 30, records: [{ name: 'old.mesh', ips: ['240.0.0.9'] }] });
     assert.deepEqual(addressesOf(await queryUdp('ratings.svc.mesh.local', 'A', port)), ['127.2.0.1']);
     assert.deepEqual(addressesOf(await queryUdp('old.mesh', 'A', port)), ['240.0.0.9']);
-    proxy.update({ ttl: 30, records: [{ name: 'new.mesh', ips: ['240.0.0.10'] }] });
+    names.update({ ttl: 30, records: [{ name: 'new.mesh', ips: ['240.0.0.10'] }] });
     assert.deepEqual(addressesOf(await queryUdp('new.mesh', 'A', port)), ['240.0.0.10']);
     assert.deepEqual(addressesOf(await queryUdp('old.mesh', 'A', port)), ['17.0.0.1'], 'a name kuma-cp dropped is forwarded again');
-    assert.throws(() => proxy.update({ records: 'nope' }), /not a list/);
+    assert.throws(() => names.update({ records: 'nope' }), /not a list/);
     assert.deepEqual(addressesOf(await queryUdp('new.mesh', 'A', port)), ['240.0.0.10'], 'a malformed configuration changes nothing');
   });
 
   it("counts queries in Go kuma-dp's metrics, with kuma-cp's extraLabels on every sample", async () => {
     const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 5 });
     after(() => upstream.close());
-    const { proxy, port } = await startProxy({ resolvConf });
-    proxy.update({ ...GO_CASE, extraLabels: { mesh: 'default', kuma_workload: 'backend', k8s_kuma_io_namespace: 'test-ns' } });
+    const { proxy, names, port } = await startProxy({ resolvConf });
+    names.update({ ...GO_CASE, extraLabels: { mesh: 'default', kuma_workload: 'backend', k8s_kuma_io_namespace: 'test-ns' } });
     await queryUdp('example.com', 'A', port);
     await queryUdp('example.com', 'A', port);
     await queryUdp('elsewhere.example', 'A', port);
@@ -223,8 +242,8 @@ describe('DNS proxy', () => {
     after(() => taken.close());
     const takenPort = taken.address().port;
     const resolvConf = path.join(dir, 'unused.conf');
-    const alone = createDnsProxy({ addresses: [{ host: '127.0.0.1', port: takenPort }], waitForRecords: false, clock: realClock, resolvConf });
-    await assert.rejects(alone.start({ logger: silent, readiness: new ReadinessGates() }), /cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
+    const alone = createDnsProxy({ addresses: [{ host: '127.0.0.1', port: takenPort }], clock: realClock, resolvConf });
+    await assert.rejects(alone.listen(silent), /cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
 
     // The first address binds, the second is taken: start fails and the first is released.
     const free = dgram.createSocket('udp4');
@@ -236,11 +255,10 @@ describe('DNS proxy', () => {
         { host: '127.0.0.2', port: freePort },
         { host: '127.0.0.1', port: takenPort },
       ],
-      waitForRecords: false,
       clock: realClock,
       resolvConf,
     });
-    await assert.rejects(pair.start({ logger: silent, readiness: new ReadinessGates() }), /the port is in use/);
+    await assert.rejects(pair.listen(silent), /the port is in use/);
     const again = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       again.once('error', reject);
@@ -250,18 +268,92 @@ describe('DNS proxy', () => {
   });
 });
 
+describe('DNS proxy shared by dataplanes', () => {
+  const dir = tempDir('kuma-dp-dns-shared-');
+
+  it('answers the union of every member and forgets a member that is removed', async () => {
+    const { upstream, resolvConf } = await upstreamWithResolvConf(dir, { kind: 'answer', ip: '17.0.0.1', ttl: 5 });
+    after(() => upstream.close());
+    const { proxy, names: web, port } = await startProxy({ resolvConf });
+    const api = proxy.member('demo/api');
+    assert.throws(() => proxy.member('demo/api'), /answers for demo\/api already/);
+    assert.equal(web.update({ ttl: 30, records: [{ name: 'shared.mesh', ips: ['240.0.0.1'] }, { name: 'web-only.mesh', ips: ['240.0.0.2'] }] }), true, 'the first configuration');
+    assert.equal(web.update({ ttl: 30, records: [{ name: 'shared.mesh', ips: ['240.0.0.1'] }, { name: 'web-only.mesh', ips: ['240.0.0.2'] }] }), false);
+    api.update({ ttl: 30, records: [{ name: 'shared.mesh', ips: ['240.0.0.3'] }] });
+    api.setNames([{ name: 'ratings.svc.mesh.local', ips: ['127.2.0.1'] }]);
+    assert.deepEqual(addressesOf(await queryUdp('web-only.mesh', 'A', port)), ['240.0.0.2']);
+    assert.deepEqual(addressesOf(await queryUdp('ratings.svc.mesh.local', 'A', port)), ['127.2.0.1']);
+    assert.deepEqual(addressesOf(await queryUdp('shared.mesh', 'A', port)).sort(), ['240.0.0.1', '240.0.0.3']);
+    api.remove();
+    assert.deepEqual(addressesOf(await queryUdp('ratings.svc.mesh.local', 'A', port)), ['17.0.0.1'], "a removed member's names are forwarded");
+    assert.deepEqual(addressesOf(await queryUdp('shared.mesh', 'A', port)), ['240.0.0.1']);
+    assert.deepEqual(addressesOf(await queryUdp('web-only.mesh', 'A', port)), ['240.0.0.2']);
+  });
+
+  it('binds once for every member on the same addresses and closes when the last leaves', async () => {
+    const port = await freeUdpPort();
+    const proxies = new DnsProxies({ logger: silent, clock: realClock, resolvConf: path.join(dir, 'none.conf') });
+    const addresses = [{ host: '127.0.0.1', port }];
+    const [web, api] = await Promise.all([proxies.join('demo/web', addresses), proxies.join('demo/api', addresses)]);
+    web.setNames([{ name: 'web.svc.mesh.local', ips: ['127.2.0.1'] }]);
+    api.setNames([{ name: 'api.svc.mesh.local', ips: ['127.2.0.2'] }]);
+    assert.deepEqual(addressesOf(await queryUdp('web.svc.mesh.local', 'A', port)), ['127.2.0.1']);
+    assert.deepEqual(addressesOf(await queryUdp('api.svc.mesh.local', 'A', port)), ['127.2.0.2']);
+    await assert.rejects(proxies.join('demo/api', addresses), /answers for demo\/api already/);
+    await web.leave();
+    assert.deepEqual(addressesOf(await queryUdp('api.svc.mesh.local', 'A', port)), ['127.2.0.2']);
+    assert.equal(await udpPortFree(port), false, 'still bound for the member left');
+    await api.leave();
+    assert.equal(await udpPortFree(port), true, 'closed with the last member');
+    const again = await proxies.join('demo/web', addresses);
+    assert.deepEqual(again.listening, addresses);
+    await again.leave();
+  });
+});
+
+describe('DNS proxy shared by dataplanes: addresses', () => {
+  it('gives a dataplane asking for other addresses a proxy of its own, and refuses one that overlaps on the same port', async () => {
+    const [port, other] = [await freeUdpPort(), await freeUdpPort()];
+    const proxies = new DnsProxies({ logger: silent, clock: realClock, resolvConf: '/nonexistent' });
+    const web = await proxies.join('demo/web', [{ host: '127.0.0.1', port }]);
+    web.setNames([{ name: 'web.svc.mesh.local', ips: ['127.2.0.1'] }]);
+    const api = await proxies.join('demo/api', [{ host: '127.0.0.1', port: other }]);
+    api.setNames([{ name: 'api.svc.mesh.local', ips: ['127.2.0.2'] }]);
+    assert.deepEqual(addressesOf(await queryUdp('api.svc.mesh.local', 'A', other)), ['127.2.0.2']);
+    await assert.rejects(
+      proxies.join('demo/tp', [
+        { host: '127.0.0.2', port },
+        { host: '127.0.0.1', port },
+      ]),
+      /the DNS proxy cannot listen on 127\.0\.0\.1:\d+: the port is in use/,
+    );
+    assert.equal(await udpPortFree(port), false);
+    assert.deepEqual(addressesOf(await queryUdp('web.svc.mesh.local', 'A', port)), ['127.2.0.1'], 'the first proxy is untouched');
+    await Promise.all([web.leave(), api.leave()]);
+    assert.equal(await udpPortFree(port), true);
+    assert.equal(await udpPortFree(other), true);
+  });
+});
+
 describe('DNS proxy readiness', () => {
   const dir = tempDir('kuma-dp-dns-ready-');
+
+  async function startMember(options: { waitForRecords: boolean; clock: Clock; readiness: ReadinessGates }) {
+    const proxies = new DnsProxies({ logger: silent, clock: options.clock, resolvConf: path.join(dir, 'none.conf') });
+    const component = dnsComponent({ proxies, id: 'demo/web', addresses: [{ host: '127.0.0.1', port: 0 }], waitForRecords: options.waitForRecords, clock: options.clock });
+    running.push(await component.start({ logger: silent, readiness: options.readiness }));
+    return component;
+  }
 
   it('holds readiness until the first /dns configuration', async () => {
     const clock = new ManualClock();
     const readiness = new ReadinessGates();
-    const { proxy } = await startProxy({ resolvConf: path.join(dir, 'none.conf'), waitForRecords: true, clock, readiness });
+    const component = await startMember({ waitForRecords: true, clock, readiness });
     assert.equal(readiness.state, 'NOT_READY');
     assert.deepEqual(readiness.waitingFor, ['dns-records']);
     await clock.advance(FIRST_RECORDS_WAIT_MS - 1);
     assert.equal(readiness.state, 'NOT_READY');
-    proxy.update({ ttl: 30, records: [] });
+    component.update({ ttl: 30, records: [] });
     assert.equal(readiness.state, 'READY');
     assert.deepEqual(clock.pending(), [], 'the 15s bound is cancelled');
   });
@@ -269,7 +361,7 @@ describe('DNS proxy readiness', () => {
   it('turns ready anyway after 15s without one', async () => {
     const clock = new ManualClock();
     const readiness = new ReadinessGates();
-    await startProxy({ resolvConf: path.join(dir, 'none.conf'), waitForRecords: true, clock, readiness });
+    await startMember({ waitForRecords: true, clock, readiness });
     await clock.advance(14_999);
     assert.equal(readiness.state, 'NOT_READY');
     await clock.advance(1);
@@ -278,9 +370,9 @@ describe('DNS proxy readiness', () => {
 
   it('adds no gate when kuma-cp sends no records (bind-outbounds, no DNS redirection)', async () => {
     const readiness = new ReadinessGates();
-    const { proxy } = await startProxy({ resolvConf: path.join(dir, 'none.conf'), waitForRecords: false, readiness });
+    const component = await startMember({ waitForRecords: false, clock: new ManualClock(), readiness });
     assert.deepEqual(readiness.waitingFor, []);
-    assert.deepEqual(proxy.features, ['feature-embedded-dns']);
+    assert.deepEqual(component.features, ['feature-embedded-dns']);
   });
 });
 

@@ -109,7 +109,7 @@ describe('the bootstrap request carries every field Go kuma-dp sends', () => {
     assert.deepEqual(request.dataplaneConfig, dataplaneConfig);
   });
 
-  it('end to end: metrics TLS files, the system CA bundle, IPv6, SPIRE, memory and the features of its settings', async () => {
+  it('end to end: metrics TLS files, the system CA bundle, IPv6, SPIRE, memory and the features of its components and settings', async () => {
     const cp = await controlPlane({ generation: 'modern', bootstrap: bootstrap({ port: await freePort() }) });
     const dir = tempDir();
     const cert = pem(dir, 'cert.pem');
@@ -125,7 +125,7 @@ describe('the bootstrap request carries every field Go kuma-dp sends', () => {
     assert.equal(sent.ipv6Enabled, hasLocalIPv6());
     assert.deepEqual(sent.spireResources, { socketPath: '/run/spire/agent.sock' });
     assert.deepEqual(sent.resources, { maxHeapSizeBytes: cgroupMemoryLimit() ?? 0 });
-    assert.deepEqual(sent.features, ['feature-strict-inbound-ports', 'feature-reuse-port']);
+    assert.deepEqual(sent.features, ['feature-tcp-accesslog-via-named-pipe', 'feature-strict-inbound-ports', 'feature-reuse-port']);
     assert.equal(sent.caCert, '');
     assert.ok(Number.isInteger(sent.readinessPort) && sent.readinessPort > 0, 'kuma-cp always gets a readiness port');
     await stop(agent);
@@ -152,7 +152,7 @@ describe('the bootstrap request carries every field Go kuma-dp sends', () => {
     assert.equal(sent.systemCaPath, '/opt/ca/bundle.pem');
     assert.equal(sent.ipv6Enabled, false);
     assert.deepEqual(sent.resources, { maxHeapSizeBytes: 268435456 });
-    assert.deepEqual(sent.features, ['feature-delta-grpc', 'feature-unified-resource-naming']);
+    assert.deepEqual(sent.features, ['feature-tcp-accesslog-via-named-pipe', 'feature-delta-grpc', 'feature-unified-resource-naming']);
     assert.deepEqual(agent.lines.filter((l) => l.level === 40), [], 'no warnings: every variable was known');
     await stop(agent);
   });

@@ -266,6 +266,7 @@ describe('kuma-dp run refuses bad input before anything starts', () => {
     { name: 'a missing Envoy', args: ['run', '--binary-path', '/nonexistent/envoy'], message: /invalid --binary-path "\/nonexistent\/envoy": no executable Envoy found/ },
     { name: 'a missing Dataplane template', args: ['run', '--dataplane-file', '/nonexistent/dp.yaml'], message: /cannot read --dataplane-file \/nonexistent\/dp\.yaml: ENOENT/ },
     { name: 'the same port for readiness and admin', args: ['run', '--admin-port', '9950', '--readiness-port', '9950'], message: /invalid --readiness-port 9950: it is also the --admin-port/ },
+    { name: 'a nonsense access-log buffer', args: ['run', '--access-log-buffer', '1MB'], message: /invalid --access-log-buffer "1MB": expected a size such as 512KiB/ },
     { name: 'an unknown flag', args: ['run', '--admin-prot', '9901'], message: /Unknown argument/, code: 2 },
   ];
   for (const { name, args, env, message, code } of cases) {

@@ -120,6 +120,7 @@ describe('kuma-dp run under a NOTIFY_SOCKET', () => {
     const socket = await startNotifySocket();
     const bin = tempDir();
     symlinkSync('/usr/bin/dirname', path.join(bin, 'dirname'));
+    symlinkSync('/usr/bin/mkfifo', path.join(bin, 'mkfifo'));
     // The agent's own #! line finds node on PATH.
     symlinkSync(process.execPath, path.join(bin, 'node'));
     const { agent } = await startDataplane(['--drain-time', '0s'], {

@@ -331,7 +331,7 @@ describe('token files a local user or a mistake can plant', () => {
 });
 
 describe('the rest of the modern request', () => {
-  it('sends HOST_IP as dynamic metadata, the cgroup memory limit, and only the features of its settings', async () => {
+  it('sends HOST_IP as dynamic metadata, the cgroup memory limit, and only the features of its components and settings', async () => {
     const cp = await controlPlane({ generation: 'modern' });
     const record = tempDir();
     const agent = startAgent(['run', '--name', 'ratings-v1', '--drain-time', '0s', '--admin-port', String(await freePort())], {
@@ -340,8 +340,8 @@ describe('the rest of the modern request', () => {
     await started(agent, record);
     const body = bodyOf(cp);
     assert.deepEqual(body.dynamicMetadata, { HOST_IP: '10.1.2.3' });
-    // Go kuma-dp's defaults; the features of side components come with the components.
-    assert.deepEqual(body.features, ['feature-strict-inbound-ports', 'feature-reuse-port']);
+    // Go kuma-dp's defaults, in its order: the access-log streamer's, then those of settings.
+    assert.deepEqual(body.features, ['feature-tcp-accesslog-via-named-pipe', 'feature-strict-inbound-ports', 'feature-reuse-port']);
     assert.deepEqual(body.resources, { maxHeapSizeBytes: cgroupMemoryLimit() ?? 0 });
     assert.equal(body.caCert, '');
     await stop(agent);

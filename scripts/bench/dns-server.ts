@@ -3,15 +3,14 @@
 // sending back the given answer bytes with the query's id. Prints the port it listens on.
 import dgram from 'node:dgram';
 import pino from 'pino';
-import { createDnsProxy } from '../../src/dns/component.js';
+import { createDnsProxy } from '../../src/dns/proxy.js';
 import { realClock } from '../../src/runtime/clock.js';
-import { ReadinessGates } from '../../src/runtime/readiness.js';
 
 const [role, first, second] = process.argv.slice(2);
 if (role === 'proxy' && first && second) {
-  const proxy = createDnsProxy({ addresses: [{ host: '127.0.0.1', port: 0 }], waitForRecords: false, clock: realClock });
-  await proxy.start({ logger: pino({ level: 'silent' }), readiness: new ReadinessGates() });
-  proxy.update({ ttl: 30, records: [{ name: first, ips: [second] }] });
+  const proxy = createDnsProxy({ addresses: [{ host: '127.0.0.1', port: 0 }], clock: realClock });
+  await proxy.listen(pino({ level: 'silent' }));
+  proxy.member('bench/dataplane').update({ ttl: 30, records: [{ name: first, ips: [second] }] });
   process.stdout.write(`${proxy.listening[0]!.port}\n`);
 } else if (role === 'baseline' && first) {
   const answer = Buffer.from(first, 'hex');

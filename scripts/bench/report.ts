@@ -4,7 +4,7 @@ import path from 'node:path';
 export interface Figure {
   readonly id: string;
   readonly name: string;
-  readonly unit: 'ms' | 'MB' | '% of a core' | 'queries/s';
+  readonly unit: 'ms' | 'MB' | '% of a core' | 'queries/s' | 'lines/s' | 'lines/CPU-s';
   /** Median of the runs. */
   readonly value: number;
   /** Median of the same-run baseline, when the figure has one. */

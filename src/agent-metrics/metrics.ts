@@ -33,7 +33,13 @@ const READINESS: readonly Readiness[] = ['READY', 'NOT_READY', 'TERMINATING'];
  * metrics are the cheap ones of prom-client's defaults: not the event-loop lag monitor, whose
  * 10 ms timer would wake an idle agent a hundred times a second.
  */
-export function createAgentMetrics(options: { readonly now?: () => number } = {}): AgentMetrics {
+export function createAgentMetrics(
+  options: {
+    readonly now?: () => number;
+    /** The access-log streamer's counts, read at each scrape. */
+    readonly accessLogLines?: { readonly sent: number; readonly dropped: number };
+  } = {},
+): AgentMetrics {
   const now = options.now ?? Date.now;
   const registry = new Registry();
   const registers = [registry];
@@ -81,6 +87,21 @@ export function createAgentMetrics(options: { readonly now?: () => number } = {}
     registers,
   });
   for (const state of READINESS) readiness.set({ state }, state === 'NOT_READY' ? 1 : 0);
+  const accessLogLines = options.accessLogLines;
+  if (accessLogLines) {
+    new Counter({
+      name: `${PREFIX}access_log_lines_total`,
+      help: 'Access-log lines sent to their TCP collectors, or dropped (unreadable, buffer full, too many collectors, left at stop)',
+      labelNames: ['result'],
+      registers,
+      // The streamer counts; each scrape reads its counts, which only grow.
+      collect() {
+        this.reset();
+        this.inc({ result: 'sent' }, accessLogLines.sent);
+        this.inc({ result: 'dropped' }, accessLogLines.dropped);
+      },
+    });
+  }
 
   return {
     observeSupervisor(state, previous) {

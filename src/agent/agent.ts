@@ -3,6 +3,7 @@
 // one dataplane (`kuma-dp run`) or a fleet of them (`--dataplanes-dir`) alike.
 import path from 'node:path';
 import type { LogOutput } from '../config/run-config.js';
+import { DnsProxies } from '../dns/proxies.js';
 import { startDataplane, type Dataplane, type DataplaneSpec, type DataplaneStatus } from '../dataplane/dataplane.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { notifyTarget, SystemdNotifier, systemdNotifySender } from '../notify/systemd.js';
@@ -46,13 +47,17 @@ export class Agent {
   /** Said once per process, however many dataplanes share the setting or variable. */
   private readonly noticed = new Set<string>();
   private stopping = false;
+  /** One DNS proxy for every dataplane of the process: they would all want its port. */
+  private readonly dnsProxies: DnsProxies;
 
   private constructor(
     readonly logger: Logger,
     private readonly setpriv: string | undefined,
     private readonly notifier: SystemdNotifier | undefined,
     private readonly server: ReadinessServer,
-  ) {}
+  ) {
+    this.dnsProxies = new DnsProxies({ logger, clock: realClock });
+  }
 
   /** Binds the readiness port first: a taken port is a one-line error before anything starts. */
   static async start(settings: AgentSettings): Promise<Agent> {
@@ -110,7 +115,7 @@ export class Agent {
       : undefined;
     let dataplane: Dataplane;
     try {
-      dataplane = await startDataplane(spec, { logger, clock: realClock, setpriv: this.setpriv, readinessPort: own?.port ?? this.server.port });
+      dataplane = await startDataplane(spec, { logger, clock: realClock, setpriv: this.setpriv, readinessPort: own?.port ?? this.server.port, dnsProxies: this.dnsProxies });
     } catch (error) {
       await own?.close();
       throw error;

@@ -7,7 +7,7 @@ import type { DataplaneSpec } from '../dataplane/dataplane.js';
 import { tokenSource } from '../bootstrap/token.js';
 import { inspectBinary, lookupBinary, type EnvoyBuild } from '../envoy/binary.js';
 import { UserError } from '../errors.js';
-import { resolveCommand } from '../process/lookup.js';
+import { findOnPath, resolveCommand } from '../process/lookup.js';
 import { FileRefused, readRegularFileSync } from '../system/regular-file.js';
 
 export interface RunContext {
@@ -48,6 +48,9 @@ async function checkDataplane(flags: Readonly<Record<string, unknown>>, context:
   const token = tokenSource(config.dataplane.token);
   await token(); // an unreadable token file fails here, before anything starts
   const pathEnv = context.env.PATH ?? '';
+  // Without it there is no access-log pipe, and Envoy, told to write to that path, would fill a
+  // plain file instead: a missing mkfifo is a start-up error, not a warning.
+  if (!findOnPath('mkfifo', pathEnv)) throw new UserError('mkfifo is not in PATH: kuma-dp makes the access-log pipe with it (install coreutils)');
   const binary = lookupBinary(config.envoy.binaryPath, { pathEnv, cwd: context.cwd, selfDir: context.selfDir });
   const app = config.app && { binary: lookupApp(config.app[0]!, pathEnv, context.cwd), args: config.app.slice(1) };
   return { config, env: context.env, token, binary, ...(app && { app }) };

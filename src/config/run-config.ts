@@ -62,6 +62,8 @@ export interface RunConfig {
   readonly metrics: { readonly enabled: boolean };
   /** How often Envoy's dynamic-configuration socket is polled. */
   readonly dynamicConfigRefreshMs: number;
+  /** Per access-log backend, the most bytes of lines kept while it is down or slow. */
+  readonly accessLogBufferBytes: number;
   readonly dns: {
     readonly enabled: boolean;
     readonly proxyPort: number;
@@ -239,6 +241,7 @@ export function loadRunConfig(flags: Readonly<Record<string, unknown>>, env: Env
     readinessPort,
     metrics: { enabled: must('metrics') },
     dynamicConfigRefreshMs: must('dynamicConfigRefreshInterval'),
+    accessLogBufferBytes: must('accessLogBuffer'),
     dns,
     transparentProxy,
     bindOutbounds,

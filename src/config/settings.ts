@@ -1,6 +1,7 @@
 import { parseDataplaneName, parseMeshName } from '../bootstrap/names.js';
 import { parseDuration } from './duration.js';
 import { UserError } from '../errors.js';
+import { parseByteSize } from './size.js';
 import {
   countUpTo,
   oneOf,
@@ -337,6 +338,13 @@ export const RUN_SETTINGS = {
     describe: 'How long Envoy may take to exit after SIGTERM before it is killed',
     default: '5s',
     parse: parseDuration,
+  }),
+  accessLogBuffer: setting({
+    flag: 'access-log-buffer',
+    env: ['KUMA_DATAPLANE_RUNTIME_ACCESS_LOG_BUFFER'],
+    describe: 'Per TCP access-log backend, the most log lines kept in memory while it is down or slow, e.g. 512KiB (0: none)',
+    default: '1MiB',
+    parse: parseByteSize(64 * 1024 * 1024),
   }),
   dnsEnabled: setting({
     flag: 'dns-enabled',

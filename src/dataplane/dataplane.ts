@@ -1,13 +1,15 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
 // they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
+import { accessLogStreamer } from '../accesslogs/component.js';
 import { bindOutboundsComponent } from '../bind-outbounds/component.js';
 import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { createDynamicConfigPoller } from '../dynconf/poller.js';
 import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
-import type { DnsProxy } from '../dns/component.js';
+import type { DnsComponent } from '../dns/component.js';
+import type { DnsProxies } from '../dns/proxies.js';
 import { dnsProxyFor } from '../dns/setup.js';
 import { envoyArgs } from '../envoy/args.js';
 import { assertAdminAddressFree } from '../envoy/admin-port.js';
@@ -29,7 +31,7 @@ import { hasLocalIPv6 } from '../system/ipv6.js';
 import { cgroupMemoryLimit } from '../system/memory-limit.js';
 import { agentBuild } from '../version.js';
 import type { MetricsParts } from './metrics.js';
-import { dynamicConfigSocketPath } from './sockets.js';
+import { accessLogPipePath, dynamicConfigSocketPath } from './sockets.js';
 import { statusOf } from './status.js';
 import type { TokenFields } from '../bootstrap/token.js';
 import { openStateDir } from './state-dir.js';
@@ -86,6 +88,8 @@ export interface DataplaneOptions {
    * admin listener it gives Envoy there; Envoy's admin cannot have it too.
    */
   readonly readinessPort: number;
+  /** The process's DNS proxies: a dataplane that serves names joins one rather than binding its own. */
+  readonly dnsProxies: DnsProxies;
 }
 
 /** The parts of a dataplane that report on it: the metrics socket and the agent's own metrics, when on. */
@@ -100,17 +104,30 @@ interface Observers {
  */
 async function sideComponents(
   context: DataplaneContext,
-  dns: DnsProxy | undefined,
+  dns: DnsComponent | undefined,
   clock: Clock,
 ): Promise<{ components: Component[]; observers: Observers }> {
-  const { config } = context;
+  const { config, workDir } = context;
+  const accessLogs = accessLogStreamer({
+    pipePath: accessLogPipePath(workDir, config.dataplane.name, config.dataplane.mesh),
+    bufferBytes: config.accessLogBufferBytes,
+    clock,
+  });
   // One poller for every path of kuma-cp's dynamic configuration, polled in registration order (Go's: /dns, then /meshmetric).
   const poller = createDynamicConfigPoller({ socketPath: dynamicConfigSocketPath(context.workDir), intervalMs: config.dynamicConfigRefreshMs, clock });
   if (dns) poller.register('/dns', (json) => dns.update(json));
   const metrics = config.metrics.enabled
-    ? (await import('./metrics.js')).metricsParts({ ...config.dataplane, workDir: context.workDir, bootstrap: context.bootstrap, poller })
+    ? (await import('./metrics.js')).metricsParts({
+        ...config.dataplane,
+        workDir,
+        bootstrap: context.bootstrap,
+        poller,
+        accessLogLines: accessLogs.stats,
+        ...(dns && { moreMetrics: () => dns.metricsText() }),
+      })
     : undefined;
   const components = [
+    accessLogs,
     ...(dns ? [dns] : []),
     ...(config.bindOutbounds
       ? [
@@ -139,7 +156,7 @@ function policyOf(config: RunConfig): Policy {
 }
 
 /** Takes over from a leftover Envoy, opens the work dir, and starts the components. */
-export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv, readinessPort }: DataplaneOptions): Promise<Dataplane> {
+export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpriv, readinessPort, dnsProxies }: DataplaneOptions): Promise<Dataplane> {
   const { config, build } = spec;
   if (!build.compatible) {
     logger.warn({ envoyVersion: build.version }, 'this Envoy version is not one kuma-dp was tested with; it may not work');
@@ -201,7 +218,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
   const maxHeapSizeBytes = config.dataplane.maxMemoryBytes ?? cgroupMemoryLimit();
   const systemCaPath = config.dataplane.systemCaPath ?? systemCaBundle() ?? '';
   const ipv6Enabled = config.dataplane.ipv6Enabled && hasLocalIPv6();
-  const dns = dnsProxyFor(config, clock);
+  const dns = dnsProxyFor(config, dnsProxies, clock);
   const { components: side, observers } = await sideComponents(context, dns, clock);
   readiness.onChange((state) => observers.metrics?.agentMetrics.observeReadiness(state));
   let previous: State | undefined;

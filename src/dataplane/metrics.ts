@@ -1,6 +1,7 @@
 // The metrics parts of a dataplane, loaded only when they are on (prom-client stays out of an
 // agent that runs without them): the metrics socket, MeshMetric's configuration from the
 // dynamic-configuration poller, and the agent's own metrics.
+import type { AccessLogStats } from '../accesslogs/stats.js';
 import { createAgentMetrics, type AgentMetrics } from '../agent-metrics/metrics.js';
 import type { DynamicConfigPoller } from '../dynconf/poller.js';
 import type { AppliedBootstrap } from '../envoy/launcher.js';
@@ -22,9 +23,12 @@ export function metricsParts(input: {
   readonly workDir: string;
   readonly bootstrap: Feed<AppliedBootstrap>;
   readonly poller: DynamicConfigPoller;
+  /** Metrics of other parts (the DNS proxy's), in Prometheus text, served after the agent's own. */
+  readonly moreMetrics?: () => string;
+  readonly accessLogLines?: AccessLogStats;
 }): MetricsParts {
   const { bootstrap } = input;
-  const agentMetrics = createAgentMetrics();
+  const agentMetrics = createAgentMetrics({ accessLogLines: input.accessLogLines });
   let meshMetric: MeshMetricConfig | undefined;
   input.poller.register(MESH_METRIC_PATH, (json) => {
     meshMetric = parseMeshMetricConfig(json);
@@ -37,7 +41,7 @@ export function metricsParts(input: {
     meshMetricConfig: () => meshMetric,
     defaultAddress: () => bootstrap.value?.response.sidecar?.networking?.address,
     bootstrapClusters: () => (bootstrap.value ? clusters(bootstrap.value.response.document) : undefined),
-    ownMetrics: () => agentMetrics.text(),
+    ownMetrics: async () => `${await agentMetrics.text()}${input.moreMetrics?.() ?? ''}`,
   });
   return { component, agentMetrics };
 }

@@ -110,3 +110,28 @@ export class DnsMetrics implements MetricsSource {
     ];
   }
 }
+
+const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+function labelText(labels: Readonly<Record<string, string>>, extra?: readonly [string, string]): string {
+  const pairs = [...Object.entries(labels), ...(extra ? [extra] : [])].map(([key, value]) => `${key}="${escapeLabel(value)}"`);
+  return pairs.length ? `{${pairs.join(',')}}` : '';
+}
+
+/** Families in the Prometheus text format (0.0.4), for the metrics socket's own part. */
+export function prometheusText(families: readonly MetricFamily[]): string {
+  const lines: string[] = [];
+  for (const family of families) {
+    lines.push(`# HELP ${family.name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${family.name} ${family.type}`);
+    if (family.type === 'histogram') {
+      for (const sample of family.samples) {
+        for (const bucket of sample.buckets) lines.push(`${family.name}_bucket${labelText(sample.labels, ['le', String(bucket.le)])} ${bucket.count}`);
+        lines.push(`${family.name}_bucket${labelText(sample.labels, ['le', '+Inf'])} ${sample.count}`);
+        lines.push(`${family.name}_sum${labelText(sample.labels)} ${sample.sum}`, `${family.name}_count${labelText(sample.labels)} ${sample.count}`);
+      }
+    } else {
+      for (const sample of family.samples) lines.push(`${family.name}${labelText(sample.labels)} ${sample.value}`);
+    }
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
