@@ -9,7 +9,7 @@ import { readAdminLog, readStarts } from '../stand-ins/envoy-records.js';
 import { writeScenario, type BoundService } from '../stand-ins/scenario.js';
 import { agentEnv, runAgent, tempDir, waitUntil } from './helpers/agent.js';
 import { metricsSocketPath } from '../src/dataplane/sockets.js';
-import { addressesOf, queryTcp, queryUdp } from './helpers/dns.js';
+import { addressesOf, queryTcp, queryUdp, resolves, vip } from './helpers/dns.js';
 import { sampleValues } from './helpers/metrics.js';
 import { unixGet } from './helpers/unix-http.js';
 import { readinessAnswer, startDataplane } from './helpers/readiness.js';
@@ -19,16 +19,6 @@ const run = promisify(execFile);
 const QUICK_STOP = ['--drain-time', '0s'];
 const USER_HOSTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n# the operator\'s own\n10.1.2.3 db.internal\n';
 
-/** A VIP of its own per test run: kuma-cp allocates bind-outbounds VIPs in 127.x ranges. */
-const vip = () => `127.2.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-
-async function resolves(name: string, port: number): Promise<unknown[]> {
-  try {
-    return addressesOf(await queryUdp(name, 'A', port, '127.0.0.1', 1000));
-  } catch {
-    return [];
-  }
-}
 
 describe('kuma-dp run --bind-outbounds', () => {
   it('serves the mesh names of Envoy\'s listeners over DNS and in the hosts file, follows changes, and cleans up at exit', async () => {

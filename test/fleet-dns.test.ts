@@ -4,21 +4,11 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
 import { writeScenario, type BoundService } from '../stand-ins/scenario.js';
-import { agentEnv, isAlive, standInBin, startAgent, tempDir, waitUntil } from './helpers/agent.js';
-import { addressesOf, queryTcp, queryUdp } from './helpers/dns.js';
+import { agentEnv, envoyWith, isAlive, startAgent, tempDir, waitUntil } from './helpers/agent.js';
+import { addressesOf, queryTcp, resolves, vip } from './helpers/dns.js';
 
 const USER_HOSTS = '127.0.0.1\tlocalhost\n';
 
-/** A VIP of its own per test run: kuma-cp allocates bind-outbounds VIPs in 127.x ranges. */
-const vip = () => `127.2.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
-
-async function resolves(name: string, port: number): Promise<unknown[]> {
-  try {
-    return addressesOf(await queryUdp(name, 'A', port, '127.0.0.1', 1000));
-  } catch {
-    return [];
-  }
-}
 
 /** Sockets bound on this local port, from the kernel's own table (IPv4 and IPv6). */
 function boundSockets(protocol: 'udp' | 'tcp', port: number): number {
@@ -37,10 +27,7 @@ function boundSockets(protocol: 'udp' | 'tcp', port: number): number {
 function envoyWithScenario(dir: string, name: string, services: BoundService[]): string {
   const scenario = path.join(dir, `${name}.json`);
   writeScenario(scenario, { bindOutbounds: { mesh: 'bookinfo', services } });
-  const wrapper = path.join(dir, `envoy-${name}`);
-  writeFileSync(wrapper, `#!/bin/sh\nFAKE_ENVOY_SCENARIO=${scenario} exec ${path.join(standInBin, 'envoy')} "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  return wrapper;
+  return envoyWith(dir, name, { FAKE_ENVOY_SCENARIO: scenario });
 }
 
 describe('fleet mode: one DNS proxy for the host', () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { StatusReport } from '../src/agent/status-report.js';
 import { freePort, startControlPlane } from '../stand-ins/control-plane.js';
-import { agentEntry, agentEnv, isAlive, runAgent, standInBin, startAgent, tempDir, waitUntil } from './helpers/agent.js';
+import { agentEntry, agentEnv, envoyWith, isAlive, runAgent, startAgent, tempDir, waitUntil } from './helpers/agent.js';
 
 async function statusOf(port: number): Promise<StatusReport | undefined> {
   try {
@@ -33,12 +33,7 @@ function dataplaneFile(dir: string, file: string, text: string): string {
 }
 
 /** An Envoy that crashes 50 ms after every start, for one dataplane of the fleet. */
-function crashingEnvoy(dir: string): string {
-  const wrapper = path.join(dir, 'crashing-envoy');
-  writeFileSync(wrapper, `#!/bin/sh\nFAKE_ENVOY_CRASH=exit:7 FAKE_ENVOY_CRASH_AFTER_MS=50 exec ${path.join(standInBin, 'envoy')} "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  return wrapper;
-}
+const crashingEnvoy = (dir: string) => envoyWith(dir, 'crashing', { FAKE_ENVOY_CRASH: 'exit:7', FAKE_ENVOY_CRASH_AFTER_MS: '50' });
 
 describe('fleet mode (--dataplanes-dir)', () => {
   it('runs every dataplane of a directory on its own: a crash loop, a change, a bad file and a removal touch one', async () => {

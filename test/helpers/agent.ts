@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
@@ -155,4 +155,16 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * The stand-in Envoy with environment of its own, for one dataplane of a fleet (whose agent's
+ * environment all of its Envoys share): a wrapper that sets it and execs the stand-in.
+ */
+export function envoyWith(dir: string, name: string, env: Readonly<Record<string, string>>): string {
+  const wrapper = path.join(dir, `envoy-${name}`);
+  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`).join(' ');
+  writeFileSync(wrapper, `#!/bin/sh\n${assignments} exec ${path.join(standInBin, 'envoy')} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return wrapper;
 }

@@ -78,3 +78,15 @@ export async function upstreamWithResolvConf(dir: string, mode: UpstreamMode, fi
     }
   }
 }
+
+/** A VIP of its own per test run: kuma-cp allocates bind-outbounds VIPs in 127.x ranges. */
+export const vip = () => `127.2.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+
+/** The A records a name resolves to over UDP; none when the query fails. */
+export async function resolves(name: string, port: number): Promise<unknown[]> {
+  try {
+    return addressesOf(await queryUdp(name, 'A', port, '127.0.0.1', 1000));
+  } catch {
+    return [];
+  }
+}
