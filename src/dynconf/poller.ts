@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from '../http/undici.js';
 import { Throttle } from '../logging/throttle.js';
 import { realClock, type Clock } from '../runtime/clock.js';
@@ -130,6 +131,9 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
 
       const tick = () => {
         current = (async () => {
+          // Until Envoy serves the socket (or when kuma-cp gives it none), a stat a second is all
+          // the poll costs: a refused request would build an error for every route every second.
+          if (!existsSync(options.socketPath)) return;
           for (const route of routes) {
             if (stopped) return;
             await pollRoute(route);
