@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BodyTooLarge, readBody } from '../http/body.js';
 import { request, type Dispatcher } from '../http/undici.js';
 import type { Logger } from '../logging/logger.js';
 import type { BootstrapRequest } from './request.js';
@@ -120,28 +121,6 @@ export async function fetchBootstrap(
   }
 }
 
-class OversizedAnswer extends Error {}
-
-/** The body as text, refused (and the connection dropped) once it passes MAX_ANSWER_BYTES. */
-async function readBounded(answer: Dispatcher.ResponseData): Promise<string> {
-  const declared = Number(answer.headers['content-length']);
-  if (declared > MAX_ANSWER_BYTES) {
-    answer.body.destroy();
-    throw new OversizedAnswer();
-  }
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of answer.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ANSWER_BYTES) {
-      answer.body.destroy();
-      throw new OversizedAnswer();
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, size).toString('utf8');
-}
-
 async function attemptOnce(url: URL, payload: string, secrets: readonly string[], options: BootstrapClientOptions, signal?: AbortSignal): Promise<Attempt> {
   const timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const deadline = AbortSignal.timeout(timeout);
@@ -154,11 +133,11 @@ async function attemptOnce(url: URL, payload: string, secrets: readonly string[]
       signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
     });
     const contentType = answer.headers['content-type'];
-    const text = await readBounded(answer);
+    const text = await readBody(answer, MAX_ANSWER_BYTES);
     return classifyAnswer(answer.statusCode, Array.isArray(contentType) ? contentType[0] : contentType, text, url, secrets);
   } catch (error) {
     if (signal?.aborted) throw error;
-    if (error instanceof OversizedAnswer) {
+    if (error instanceof BodyTooLarge) {
       return { outcome: 'fatal', result: 'invalid', reason: `the control plane's answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB (a bootstrap is a few KiB): refusing it` };
     }
     if (deadline.aborted) return { outcome: 'retry', result: 'unreachable', reason: `no complete answer from ${url.origin} within ${timeout / 1000}s` };

@@ -1,6 +1,7 @@
 import type { DataplaneReport, StatusReport } from '../agent/status-report.js';
 import { parsePort } from '../config/parse.js';
 import { UserError } from '../errors.js';
+import { readBody } from '../http/body.js';
 import { request } from '../http/undici.js';
 
 /** A status answer lists a host's dataplanes: far below this. */
@@ -45,14 +46,7 @@ export async function status(flags: Readonly<Record<string, unknown>>, env: Read
   let body: string;
   try {
     const answer = await request(url, { headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS, signal: AbortSignal.timeout(TIMEOUT_MS) });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of answer.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_ANSWER_BYTES) throw new Error(`an answer over ${MAX_ANSWER_BYTES} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    body = Buffer.concat(chunks).toString('utf8');
+    body = await readBody(answer, MAX_ANSWER_BYTES);
     if (answer.statusCode !== 200) throw new Error(`status ${answer.statusCode}`);
   } catch (error) {
     const { code, name, message } = error as NodeJS.ErrnoException;

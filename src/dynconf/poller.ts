@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { BodyTooLarge, readBody } from '../http/body.js';
 import { Agent, request, type Dispatcher } from '../http/undici.js';
 import { Throttle } from '../logging/throttle.js';
 import { realClock, type Clock } from '../runtime/clock.js';
@@ -36,17 +37,6 @@ interface Route {
 function errorCode(error: unknown): string | undefined {
   const err = error as { code?: string; cause?: { code?: string } };
   return err.cause?.code ?? err.code;
-}
-
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error(`configuration larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -117,7 +107,10 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
             return;
           }
           const etag = answer.headers.etag;
-          const json: unknown = JSON.parse(await readBounded(answer.body, maxBodyBytes));
+          const text = await readBody(answer, maxBodyBytes).catch((error: Error) => {
+            throw error instanceof BodyTooLarge ? new Error(`configuration ${error.message}`) : error;
+          });
+          const json: unknown = JSON.parse(text);
           await route.consumer(json);
           route.etag = Array.isArray(etag) ? etag[0] : etag;
           throttle.reset(route.path);

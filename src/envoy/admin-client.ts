@@ -1,3 +1,4 @@
+import { BodyTooLarge, readBody } from '../http/body.js';
 import { Agent, request, type Dispatcher } from '../http/undici.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
 import { DrainNotStarted } from '../supervisor/driver.js';
@@ -70,17 +71,12 @@ export class EnvoyAdmin {
   /** A GET whose answer must be 200 and at most maxBytes long (Envoy's listeners grow with the mesh). */
   async get(path: string, maxBytes: number): Promise<string> {
     const answer = await request(`${this.origin}${path}`, { dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of answer.body) {
-      length += (chunk as Buffer).length;
-      if (length > maxBytes) {
-        answer.body.destroy();
-        throw new Error(`GET ${path}: Envoy's answer is larger than ${maxBytes} bytes`);
-      }
-      chunks.push(chunk as Buffer);
+    let body: string;
+    try {
+      body = await readBody(answer, maxBytes);
+    } catch (error) {
+      throw error instanceof BodyTooLarge ? new Error(`GET ${path}: Envoy's answer is ${error.message}`) : error;
     }
-    const body = Buffer.concat(chunks).toString('utf8');
     if (answer.statusCode !== 200) throw new Error(`GET ${path} answered ${answer.statusCode}: ${body.trim().slice(0, 200)}`);
     return body;
   }
