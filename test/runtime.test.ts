@@ -6,6 +6,7 @@ import { featuresOf, type Component, type Running } from '../src/runtime/compone
 import { Feed } from '../src/runtime/feed.js';
 import { ComponentManager, RESILIENT_BACKOFF } from '../src/runtime/manager.js';
 import { ReadinessGates } from '../src/runtime/readiness.js';
+import { repeat } from '../src/runtime/repeat.js';
 import { flush, ManualClock } from './helpers/clock.js';
 
 const logger = pino({ level: 'silent' });
@@ -149,5 +150,34 @@ describe('socket names', () => {
     const long = socketPath('/tmp/' + 'd'.repeat(60), 'kuma-mh-' + 'n'.repeat(60) + '-default');
     assert.equal(long.length, 98 + '.sock'.length);
     assert.ok(long.endsWith('n.sock'));
+  });
+});
+
+describe('repeat', () => {
+  it('runs after each interval from the end of the last run, never overlapping, and stops after the run under way', async () => {
+    const clock = new ManualClock();
+    const runs: number[] = [];
+    let finish: (() => void) | undefined;
+    const repeating = repeat(clock, 1000, () => {
+      runs.push(clock.now());
+      return new Promise<void>((resolve) => (finish = resolve));
+    }, { now: true });
+    await flush();
+    assert.deepEqual(runs, [0], 'the first run at once');
+    await clock.advance(5000);
+    assert.deepEqual(runs, [0], 'no second run while the first is under way');
+    finish!();
+    await flush();
+    assert.deepEqual(clock.pending(), [1000], 'the next run an interval after the last ended');
+    await clock.advance(1000);
+    assert.deepEqual(runs, [0, 6000]);
+    let stopped = false;
+    const stopping = repeating.stop().then(() => (stopped = true));
+    await flush();
+    assert.equal(stopped, false, 'stop waits for the run under way');
+    assert.equal(repeating.stopped, true);
+    finish!();
+    await stopping;
+    assert.deepEqual(clock.pending(), [], 'nothing runs after a stop');
   });
 });

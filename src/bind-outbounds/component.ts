@@ -7,6 +7,7 @@ import type { Component, ComponentContext, Running } from '../runtime/component.
 import { listenerUpdates, localZone, readListeners } from './envoy-listeners.js';
 import { outboundNames } from './hostnames.js';
 import { HostsFileBlock, HostsFileError } from './hosts-file.js';
+import { repeat } from '../runtime/repeat.js';
 
 /** kuma-cp's feature string: bind every outbound on its VIP, with no iptables. */
 export const FEATURE_BIND_OUTBOUNDS = 'feature-bind-outbounds';
@@ -41,9 +42,6 @@ export function bindOutboundsComponent(options: BindOutboundsOptions): Component
       let seenUpdates: number | undefined;
       let names: readonly NameRecord[] = [];
       let hostsWarned = false;
-      let timer: unknown;
-      let stopped = false;
-      let polling: Promise<void> = Promise.resolve();
 
       const writeHosts = async () => {
         if (!hosts) return;
@@ -91,23 +89,12 @@ export function bindOutboundsComponent(options: BindOutboundsOptions): Component
         if (hosts?.changedSinceWritten()) await writeHosts();
       };
 
-      const tick = () => {
-        timer = clock.setTimeout(() => {
-          polling = poll()
-            .catch((error: Error) => logger.warn({ err: error.message }, 'bind-outbounds names not updated'))
-            .finally(() => {
-              if (!stopped) tick();
-            });
-        }, pollMs);
-      };
       // A block a killed run of this dataplane left behind names what may no longer be there.
       await writeHosts();
-      tick();
+      const polling = repeat(clock, pollMs, () => poll().catch((error: Error) => logger.warn({ err: error.message }, 'bind-outbounds names not updated')));
       return {
         stop: async () => {
-          stopped = true;
-          clock.clearTimeout(timer);
-          await polling;
+          await polling.stop();
           await admin?.close();
           names = [];
           await writeHosts();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { BodyTooLarge, readBody } from '../http/body.js';
 import { Agent, request, type Dispatcher } from '../http/undici.js';
+import { repeat } from '../runtime/repeat.js';
 import { Throttle } from '../logging/throttle.js';
 import { realClock, type Clock } from '../runtime/clock.js';
 import type { Component } from '../runtime/component.js';
@@ -68,9 +69,6 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
       const failed = (route: Route, message: string) => {
         if (throttle.allow(route.path)) logger.warn({ event: 'dynconf-failed', path: route.path, err: message }, 'cannot take the dynamic configuration (logged at most once a minute per path)');
       };
-      let stopped = false;
-      let timer: unknown;
-      let current: Promise<void> = Promise.resolve();
 
       const pollRoute = async (route: Route) => {
         let answer: Dispatcher.ResponseData;
@@ -122,27 +120,24 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
         }
       };
 
-      const tick = () => {
-        current = (async () => {
+      logger.info({ event: 'dynconf-polling', socket: options.socketPath, paths: routes.map((route) => route.path), intervalMs: options.intervalMs }, 'polling the dynamic configuration');
+      const polling = repeat(
+        clock,
+        options.intervalMs,
+        async () => {
           // Until Envoy serves the socket (or when kuma-cp gives it none), a stat a second is all
           // the poll costs: a refused request would build an error for every route every second.
           if (!existsSync(options.socketPath)) return;
           for (const route of routes) {
-            if (stopped) return;
+            if (polling.stopped) return;
             await pollRoute(route);
           }
-        })();
-        void current.then(() => {
-          if (!stopped) timer = clock.setTimeout(tick, options.intervalMs);
-        });
-      };
-      logger.info({ event: 'dynconf-polling', socket: options.socketPath, paths: routes.map((route) => route.path), intervalMs: options.intervalMs }, 'polling the dynamic configuration');
-      tick();
+        },
+        { now: true },
+      );
       return {
         stop: async () => {
-          stopped = true;
-          clock.clearTimeout(timer);
-          await current;
+          await polling.stop();
           await dispatcher.close();
         },
       };
