@@ -1,5 +1,5 @@
 // Bundles the compiled CLI (dist/src/cli/main.js) into dist/bundle/kuma-dp.mjs, which is
-// package.json's `bin`, and the chunks it loads. Loading some 150 ESM files (ours, yargs, undici,
+// package.json's `bin`, and the chunks it loads. Loading some 150 ESM files (ours, yargs,
 // execa, yaml, pino) cost the agent more at start than everything else it does before spawning
 // Envoy; a few minified files halve that (see `npm run bench`). Run by `npm run build` after tsc.
 //

@@ -1,6 +1,7 @@
+import type { Agent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BodyTooLarge, readBody } from '../http/body.js';
-import { request, type Dispatcher } from '../http/undici.js';
+import { errorCode, request } from '../http/client.js';
 import type { Logger } from '../logging/logger.js';
 import type { BootstrapRequest } from './request.js';
 import { InvalidBootstrapError, parseBootstrapResponse, type BootstrapResponse } from './response.js';
@@ -29,12 +30,12 @@ export interface BootstrapClientOptions {
   readonly retryBackoffMs: number;
   readonly retryMaxDurationMs: number;
   readonly logger: Logger;
-  /** TLS settings for https control planes. */
-  readonly dispatcher?: Dispatcher;
+  /** TLS settings for https control planes (controlPlaneAgent()). */
+  readonly agent?: Agent;
   readonly requestTimeoutMs?: number;
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
-  /** Classifies errors the dispatcher raises that no retry can fix (e.g. an untrusted certificate). */
+  /** Classifies errors of a request that no retry can fix (e.g. an untrusted certificate). */
   readonly fatalNetworkError?: (error: Error) => string | undefined;
   /** Told of every request's result and how long it took (the agent's metrics). */
   readonly onAttempt?: (result: AttemptResult, ms: number) => void;
@@ -48,11 +49,6 @@ type Attempt = { readonly result: AttemptResult } & (
   | { readonly outcome: 'retry'; readonly reason: string }
   | { readonly outcome: 'fatal'; readonly reason: string }
 );
-
-function errorCode(error: unknown): string {
-  const err = error as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-  return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(error);
-}
 
 /** A control plane's text fit to quote in a log line: secrets it echoes blotted out, and short. */
 function quote(text: string, secrets: readonly string[]): string {
@@ -129,7 +125,7 @@ async function attemptOnce(url: URL, payload: string, secrets: readonly string[]
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/json' },
       body: payload,
-      dispatcher: options.dispatcher,
+      agent: options.agent,
       signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
     });
     const contentType = answer.headers['content-type'];

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Agent, type Dispatcher } from '../http/undici.js';
+import { Agent } from 'node:https';
+import { errorCode } from '../http/client.js';
 import { SYSTEM_CA_BUNDLES, systemCaBundle } from '../system/ca-bundle.js';
 
 /** How the agent checks the control plane's certificate. */
@@ -10,15 +11,15 @@ export interface ControlPlaneTls {
 }
 
 /**
- * The dispatcher for an https control plane: TLS 1.2 or newer, verified against the given CA or
+ * The https agent for an https control plane: TLS 1.2 or newer, verified against the given CA or
  * the system's bundle. Node's own default would be its bundled Mozilla list, which ignores CAs an
  * operator added to the host.
  */
-export function controlPlaneDispatcher(url: URL, tls: ControlPlaneTls, bundles = SYSTEM_CA_BUNDLES): Dispatcher | undefined {
+export function controlPlaneAgent(url: URL, tls: ControlPlaneTls, bundles = SYSTEM_CA_BUNDLES): Agent | undefined {
   if (url.protocol !== 'https:') return undefined;
   const system = systemCaBundle(bundles);
   const ca = tls.caCert ?? (system === undefined ? undefined : readFileSync(system, 'utf8'));
-  return new Agent({ connect: { ca, rejectUnauthorized: !tls.skipVerify, minVersion: 'TLSv1.2' } });
+  return new Agent({ ca, rejectUnauthorized: !tls.skipVerify, minVersion: 'TLSv1.2' });
 }
 
 const UNTRUSTED = new Set([
@@ -36,11 +37,6 @@ const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
 const OLD_TLS = new Set(['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE']);
 
-function codeOf(error: Error): string | undefined {
-  const { code, cause } = error as Error & { code?: string; cause?: { code?: string } };
-  return code ?? cause?.code;
-}
-
 /**
  * Tells TLS failures no retry can heal from passing network trouble, with what to fix: waiting
  * five minutes for a certificate to become trusted helps nobody.
@@ -48,8 +44,7 @@ function codeOf(error: Error): string | undefined {
 export function tlsFailure(url: URL, tls: ControlPlaneTls): (error: Error) => string | undefined {
   const trust = tls.caCert === undefined ? "the system's CAs" : 'the CA from --ca-cert-file / KUMA_CONTROL_PLANE_CA_CERT';
   return (error) => {
-    const code = codeOf(error);
-    if (code === undefined) return undefined;
+    const code = errorCode(error);
     const where = `${url.origin}: `;
     if (UNTRUSTED.has(code)) {
       return (

@@ -2,7 +2,7 @@ import type { DataplaneReport, StatusReport } from '../agent/status-report.js';
 import { parsePort } from '../config/parse.js';
 import { UserError } from '../errors.js';
 import { readBody } from '../http/body.js';
-import { request } from '../http/undici.js';
+import { errorCode, request } from '../http/client.js';
 
 /** A status answer lists a host's dataplanes: far below this. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -45,12 +45,11 @@ export async function status(flags: Readonly<Record<string, unknown>>, env: Read
   const url = `http://127.0.0.1:${port}/status`;
   let body: string;
   try {
-    const answer = await request(url, { headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const answer = await request(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
     body = await readBody(answer, MAX_ANSWER_BYTES);
     if (answer.statusCode !== 200) throw new Error(`status ${answer.statusCode}`);
   } catch (error) {
-    const { code, name, message } = error as NodeJS.ErrnoException;
-    const why = name === 'TimeoutError' ? 'no answer in time' : (code ?? message);
+    const why = (error as Error).name === 'TimeoutError' ? 'no answer in time' : errorCode(error);
     throw new UserError(`cannot read the agent's status at ${url}: ${why} (is kuma-dp running with --readiness-port ${port}?)`);
   }
   let report: StatusReport;

@@ -1,12 +1,12 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
-// they share. The modules behind it (undici, execa, pino, yaml) load while `envoy --version` runs
+// they share. The modules behind it (execa, pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
 import { accessLogStreamer } from '../accesslogs/component.js';
 import { bindOutboundsComponent } from '../bind-outbounds/component.js';
 import { featuresOfSettings } from '../bootstrap/features.js';
 import { buildBootstrapRequest } from '../bootstrap/request.js';
 import { createDynamicConfigPoller } from '../dynconf/poller.js';
-import { controlPlaneDispatcher, tlsFailure } from '../bootstrap/tls.js';
+import { controlPlaneAgent, tlsFailure } from '../bootstrap/tls.js';
 import type { RunConfig } from '../config/run-config.js';
 import type { DnsComponent } from '../dns/component.js';
 import type { DnsProxies } from '../dns/proxies.js';
@@ -231,7 +231,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
         retryBackoffMs: config.controlPlane.retryBackoffMs,
         retryMaxDurationMs: config.controlPlane.retryMaxDurationMs,
         logger,
-        dispatcher: controlPlaneDispatcher(config.controlPlane.url, config.controlPlane.tls),
+        agent: controlPlaneAgent(config.controlPlane.url, config.controlPlane.tls),
         fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
         onAttempt: (result, ms) => observers.metrics?.agentMetrics.observeBootstrapRequest(result, ms / 1000),
       },

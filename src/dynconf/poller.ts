@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { BodyTooLarge, readBody } from '../http/body.js';
-import { Agent, request, type Dispatcher } from '../http/undici.js';
+import { errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
 import { repeat } from '../runtime/repeat.js';
 import { Throttle } from '../logging/throttle.js';
 import { realClock, type Clock } from '../runtime/clock.js';
@@ -35,11 +35,6 @@ interface Route {
   etag?: string;
 }
 
-function errorCode(error: unknown): string | undefined {
-  const err = error as { code?: string; cause?: { code?: string } };
-  return err.cause?.code ?? err.code;
-}
-
 /**
  * Go kuma-dp's config fetcher: every interval, each registered path in turn is fetched from the
  * socket with `If-None-Match` of its last `Etag`. 200 hands the JSON to its consumer (the Etag is
@@ -64,17 +59,18 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
     start: async ({ logger }) => {
       // Nothing asked for dynamic configuration (metrics and DNS off): nothing to poll.
       if (routes.length === 0) return { stop: async () => {} };
-      const dispatcher = new Agent({ connect: { socketPath: options.socketPath }, keepAliveTimeout: 10_000 });
+      const agent = keepAliveAgent();
       const throttle = new Throttle(FAILURE_LOG_INTERVAL_MS, () => clock.now());
       const failed = (route: Route, message: string) => {
         if (throttle.allow(route.path)) logger.warn({ event: 'dynconf-failed', path: route.path, err: message }, 'cannot take the dynamic configuration (logged at most once a minute per path)');
       };
 
       const pollRoute = async (route: Route) => {
-        let answer: Dispatcher.ResponseData;
+        let answer: HttpAnswer;
         try {
           answer = await request(`http://localhost${route.path}`, {
-            dispatcher,
+            agent,
+            socketPath: options.socketPath,
             headers: route.etag ? { 'if-none-match': route.etag } : {},
             signal: AbortSignal.timeout(timeoutMs),
           });
@@ -84,10 +80,10 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
             logger.debug({ event: 'dynconf-unavailable', path: route.path, code }, 'no dynamic configuration socket to poll yet');
             return;
           }
-          failed(route, code ?? (error as Error).message);
+          failed(route, code);
           return;
         }
-        // Destroying a body not read to its end emits an error nobody else listens for.
+        // A body the deadline cuts off emits an error nobody else listens for.
         answer.body.on('error', () => {});
         const previous = route.etag;
         route.etag = undefined;
@@ -116,7 +112,9 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
         } catch (error) {
           failed(route, (error as Error).message);
         } finally {
-          answer.body.destroy();
+          // A body left unread (304, 404) is drained, within the deadline, so that the connection
+          // goes back to the pool: destroyed, the next poll would have to connect again.
+          answer.body.resume();
         }
       };
 
@@ -138,7 +136,7 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
       return {
         stop: async () => {
           await polling.stop();
-          await dispatcher.close();
+          agent.destroy();
         },
       };
     },

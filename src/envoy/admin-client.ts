@@ -1,5 +1,6 @@
+import type { Agent } from 'node:http';
 import { BodyTooLarge, readBody } from '../http/body.js';
-import { Agent, request, type Dispatcher } from '../http/undici.js';
+import { keepAliveAgent, request } from '../http/client.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
 import { DrainNotStarted } from '../supervisor/driver.js';
 
@@ -11,34 +12,40 @@ export interface EnvoyReadiness {
 }
 
 const CONFIG_STATS = ['cluster_manager.cds.update_success', 'listener_manager.lds.update_success'];
+/** The most of /ready's, /stats' (filtered) or a POST's answer the agent reads: a few bytes in truth. */
+const MAX_SHORT_ANSWER_BYTES = 1024 * 1024;
 
 /** Envoy's admin API, over TCP on loopback or over the CP's unix socket. */
 export class EnvoyAdmin {
   private readonly origin: string;
-  private readonly dispatcher: Dispatcher;
+  private readonly socketPath: string | undefined;
+  // One kept-alive connection: polling must cost Envoy and us next to nothing.
+  private readonly agent: Agent = keepAliveAgent({ maxSockets: 1 });
 
   constructor(
     address: AdminAddress,
+    /** Bounds each call, headers and body. */
     private readonly timeoutMs = 1000,
   ) {
     const pipe = address.kind === 'pipe';
     this.origin = pipe ? 'http://localhost' : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-    // One kept-alive connection: polling must cost Envoy and us next to nothing.
-    this.dispatcher = new Agent({ connections: 1, pipelining: 1, ...(pipe && { connect: { socketPath: address.path } }) });
+    this.socketPath = pipe ? address.path : undefined;
   }
 
-  private async call(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: string }> {
+  /** The answer to one call, its body read within maxBytes. Envoy's admin POSTs may be sent twice. */
+  private async call(method: 'GET' | 'POST', path: string, maxBytes: number): Promise<{ status: number; body: string }> {
     const answer = await request(`${this.origin}${path}`, {
       method,
-      dispatcher: this.dispatcher,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+      agent: this.agent,
+      idempotent: true,
+      ...(this.socketPath !== undefined && { socketPath: this.socketPath }),
+      signal: AbortSignal.timeout(this.timeoutMs),
     });
-    return { status: answer.statusCode, body: await answer.body.text() };
+    return { status: answer.statusCode, body: await readBody(answer, maxBytes) };
   }
 
   async readiness(): Promise<EnvoyReadiness> {
-    const { status, body } = await this.call('GET', '/ready');
+    const { status, body } = await this.call('GET', '/ready', MAX_SHORT_ANSWER_BYTES);
     const state = body.trim();
     return { live: status === 200 && state === 'LIVE', state };
   }
@@ -48,7 +55,7 @@ export class EnvoyAdmin {
    * the xDS update counters tell that Envoy really has clusters and listeners.
    */
   async hasConfiguration(): Promise<boolean> {
-    const { status, body } = await this.call('GET', `/stats?format=json&filter=${encodeURIComponent('update_success$')}`);
+    const { status, body } = await this.call('GET', `/stats?format=json&filter=${encodeURIComponent('update_success$')}`, MAX_SHORT_ANSWER_BYTES);
     if (status !== 200) return false;
     const stats = (JSON.parse(body) as { stats?: Array<{ name?: string; value?: number }> }).stats ?? [];
     return CONFIG_STATS.every((name) => (stats.find((s) => s.name === name)?.value ?? 0) >= 1);
@@ -70,23 +77,23 @@ export class EnvoyAdmin {
 
   /** A GET whose answer must be 200 and at most maxBytes long (Envoy's listeners grow with the mesh). */
   async get(path: string, maxBytes: number): Promise<string> {
-    const answer = await request(`${this.origin}${path}`, { dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
-    let body: string;
+    let read: { status: number; body: string };
     try {
-      body = await readBody(answer, maxBytes);
+      read = await this.call('GET', path, maxBytes);
     } catch (error) {
       throw error instanceof BodyTooLarge ? new Error(`GET ${path}: Envoy's answer is ${error.message}`) : error;
     }
-    if (answer.statusCode !== 200) throw new Error(`GET ${path} answered ${answer.statusCode}: ${body.trim().slice(0, 200)}`);
-    return body;
+    if (read.status !== 200) throw new Error(`GET ${path} answered ${read.status}: ${read.body.trim().slice(0, 200)}`);
+    return read.body;
   }
 
   private async post(path: string): Promise<void> {
-    const { status, body } = await this.call('POST', path);
+    const { status, body } = await this.call('POST', path, MAX_SHORT_ANSWER_BYTES);
     if (status !== 200) throw new Error(`POST ${path} answered ${status}: ${body.trim()}`);
   }
 
+  /** Drops the kept-alive connection, and any call still under way. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.agent.destroy();
   }
 }

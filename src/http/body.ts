@@ -1,4 +1,4 @@
-import type { Dispatcher } from './undici.js';
+import type { HttpAnswer } from './client.js';
 
 /** The answer was longer than the caller allows: the connection was dropped, not read on. */
 export class BodyTooLarge extends Error {
@@ -12,7 +12,7 @@ export class BodyTooLarge extends Error {
  * An answer's body as text, read to its end but never past `limit` bytes: every answer the agent
  * reads comes from a peer it does not control (kuma-cp, Envoy, an app, another agent).
  */
-export async function readBody(answer: Dispatcher.ResponseData, limit: number): Promise<string> {
+export async function readBody(answer: HttpAnswer, limit: number): Promise<string> {
   if (Number(answer.headers['content-length']) > limit) {
     answer.body.destroy();
     throw new BodyTooLarge(limit);

@@ -3,7 +3,7 @@
 // built-ins it loads: http2, worker_threads, webcrypto) for the same requests (README,
 // Performance); these are requests to Envoy's admin, kuma-cp and local sockets, which need
 // nothing node:http lacks.
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 
 export interface HttpRequest {
@@ -17,11 +17,16 @@ export interface HttpRequest {
    * Without one, a connection for this request alone.
    */
   readonly agent?: http.Agent;
-  /** Bounds the whole exchange: headers and body. */
+  /**
+   * Bounds the whole exchange: headers and body. Once it fires, the request rejects, or the body
+   * errors, with its reason (a TimeoutError for AbortSignal.timeout()).
+   */
   readonly signal?: AbortSignal;
+  /** Sending it twice does no harm: GET and HEAD are, and a caller may say so of others. */
+  readonly idempotent?: boolean;
 }
 
-/** An answer whose body is still to be read (or destroyed) by the caller. */
+/** An answer whose body is still to be read, drained (resume()) or destroyed by the caller. */
 export interface HttpAnswer {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
@@ -33,29 +38,61 @@ export function keepAliveAgent(options: { readonly maxSockets?: number } = {}): 
   return new http.Agent({ keepAlive: true, ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }) });
 }
 
-/** One request; resolves once the answer's headers are in. */
+/**
+ * One request; resolves once the answer's headers are in. A kept-alive connection the server
+ * closed while idle fails the next request on it with ECONNRESET before any answer: an idempotent
+ * request is then sent once more, on a fresh connection.
+ */
 export function request(url: string | URL, options: HttpRequest = {}): Promise<HttpAnswer> {
   const target = typeof url === 'string' ? new URL(url) : url;
+  return send(target, options, options.idempotent ?? ['GET', 'HEAD'].includes(options.method ?? 'GET'));
+}
+
+function send(target: URL, options: HttpRequest, retryStale: boolean): Promise<HttpAnswer> {
+  const { signal } = options;
   const module = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = module.request(
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    let answer: IncomingMessage | undefined;
+    // http.request's own `signal` option fails a body being read with a bare ECONNRESET: here the
+    // request or its body fails with the signal's reason, so a caller can tell a deadline.
+    const abort = () => (answer ? answer.destroy(signal!.reason) : req.destroy(signal!.reason));
+    const req: ClientRequest = module.request(
       target,
       {
         method: options.method ?? 'GET',
         headers: options.headers,
         agent: options.agent ?? false,
         ...(options.socketPath !== undefined && { socketPath: options.socketPath }),
-        ...(options.signal && { signal: options.signal }),
       },
-      (res) => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res }),
+      (res) => {
+        answer = res;
+        res.once('close', () => signal?.removeEventListener('abort', abort));
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res });
+      },
     );
-    req.on('error', reject);
+    signal?.addEventListener('abort', abort, { once: true });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (answer) return;
+      signal?.removeEventListener('abort', abort);
+      if (signal?.aborted) reject(signal.reason);
+      else if (retryStale && req.reusedSocket && error.code === 'ECONNRESET') resolve(send(target, options, false));
+      else reject(error);
+    });
     req.end(options.body);
   });
 }
 
-/** The code of a failed request (ECONNREFUSED, CERT_HAS_EXPIRED, …), or else its message. */
+/**
+ * The code of a failed request (ECONNREFUSED, CERT_HAS_EXPIRED, …), or that of the error it wraps
+ * (`cause`), or else its message.
+ */
 export function errorCode(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown };
-  return typeof err.code === 'string' ? err.code : typeof err.message === 'string' ? err.message : String(error);
+  const err = error as { code?: unknown; cause?: { code?: unknown }; message?: unknown } | undefined;
+  if (typeof err?.code === 'string') return err.code;
+  if (typeof err?.cause?.code === 'string') return err.cause.code;
+  return typeof err?.message === 'string' ? err.message : String(error);
 }

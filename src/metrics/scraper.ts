@@ -1,4 +1,5 @@
-import { Agent, request, type Dispatcher } from '../http/undici.js';
+import type { Agent } from 'node:http';
+import { errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
 import { responseFormat, type SourceFormat } from './content-type.js';
 
 /** Where one source's metrics are: an http URL, over a unix socket when socketPath is set. */
@@ -29,23 +30,18 @@ export class ScrapeError extends Error {
 /** More than any Envoy's or application's metrics; a body beyond this is cut off and dropped. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-function reasonOf(error: unknown): string {
-  const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(error);
-}
-
 /** Fetches metrics over HTTP/1.1 with kept-alive connections: one pool for TCP, one per unix socket. */
 export class Scraper {
-  private readonly tcp = new Agent({ keepAliveTimeout: 30_000 });
-  private readonly sockets = new Map<string, Dispatcher>();
+  private readonly tcp = keepAliveAgent();
+  private readonly sockets = new Map<string, Agent>();
 
   constructor(private readonly maxBodyBytes = MAX_BODY_BYTES) {}
 
-  private dispatcher(socketPath: string | undefined): Dispatcher {
+  private agent(socketPath: string | undefined): Agent {
     if (socketPath === undefined) return this.tcp;
     let agent = this.sockets.get(socketPath);
     if (!agent) {
-      agent = new Agent({ keepAliveTimeout: 30_000, connect: { socketPath } });
+      agent = keepAliveAgent();
       this.sockets.set(socketPath, agent);
     }
     return agent;
@@ -54,11 +50,12 @@ export class Scraper {
   /** GETs the target within timeoutMs; throws a ScrapeError for a failure or an answer other than 200. */
   async scrape(target: ScrapeTarget, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<Scraped> {
     const signal = AbortSignal.timeout(timeoutMs);
-    let answer: Dispatcher.ResponseData;
+    let answer: HttpAnswer;
     try {
-      answer = await request(target.url, { dispatcher: this.dispatcher(target.socketPath), headers, signal });
+      const socket = target.socketPath;
+      answer = await request(target.url, { agent: this.agent(socket), ...(socket !== undefined && { socketPath: socket }), headers, signal });
     } catch (error) {
-      throw new ScrapeError(target, signal.aborted ? `no answer within ${timeoutMs}ms` : reasonOf(error));
+      throw new ScrapeError(target, signal.aborted ? `no answer within ${timeoutMs}ms` : errorCode(error));
     }
     // Destroying a body not read to its end emits an error nobody else listens for.
     answer.body.on('error', () => {});
@@ -72,14 +69,14 @@ export class Scraper {
       return { body, format: responseFormat(Array.isArray(contentType) ? contentType[0] : contentType) };
     } catch (error) {
       if (error instanceof ScrapeError) throw error;
-      throw new ScrapeError(target, signal.aborted ? `no complete answer within ${timeoutMs}ms` : reasonOf(error));
+      throw new ScrapeError(target, signal.aborted ? `no complete answer within ${timeoutMs}ms` : errorCode(error));
     } finally {
       answer.body.destroy();
     }
   }
 
   /** The body up to limit bytes: cut there when `truncate`, else a body past the limit is an error. */
-  private async read(body: Dispatcher.ResponseData['body'], limit: number, truncate: boolean): Promise<Buffer> {
+  private async read(body: HttpAnswer['body'], limit: number, truncate: boolean): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
@@ -100,12 +97,12 @@ export class Scraper {
     for (const [path, agent] of this.sockets) {
       if (paths.has(path)) continue;
       this.sockets.delete(path);
-      void agent.close();
+      agent.destroy();
     }
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.tcp.close(), ...[...this.sockets.values()].map((agent) => agent.close())]);
+    for (const agent of [this.tcp, ...this.sockets.values()]) agent.destroy();
     this.sockets.clear();
   }
 }

@@ -1,4 +1,8 @@
-import { Agent, request } from '../http/undici.js';
+import { readBody } from '../http/body.js';
+import { errorCode, keepAliveAgent, request } from '../http/client.js';
+
+/** A readiness endpoint says READY or NOT_READY; the message quotes its first 100 characters. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 export interface ProbeResult {
   readonly ready: boolean;
@@ -10,26 +14,21 @@ export type Probe = () => Promise<ProbeResult>;
 
 /** One GET of a readiness endpoint; 200 is ready, anything else (or no answer) is not. */
 export function httpProbe(options: { readonly url: URL; readonly unixSocket?: string; readonly requestTimeoutMs: number }): { probe: Probe; close(): Promise<void> } {
-  const dispatcher = new Agent({
-    connections: 1,
-    connect: { timeout: options.requestTimeoutMs, ...(options.unixSocket !== undefined && { socketPath: options.unixSocket }) },
-  });
+  const agent = keepAliveAgent({ maxSockets: 1 });
   const probe: Probe = async () => {
     try {
       const answer = await request(options.url, {
-        dispatcher,
-        headersTimeout: options.requestTimeoutMs,
-        bodyTimeout: options.requestTimeoutMs,
+        agent,
+        ...(options.unixSocket !== undefined && { socketPath: options.unixSocket }),
         signal: AbortSignal.timeout(options.requestTimeoutMs),
       });
-      const body = (await answer.body.text()).trim().slice(0, 100);
+      const body = (await readBody(answer, MAX_ANSWER_BYTES)).trim().slice(0, 100);
       return { ready: answer.statusCode === 200, answer: `${answer.statusCode}${body ? ` ${body}` : ''}` };
     } catch (error) {
-      const { code, name, message } = error as NodeJS.ErrnoException;
-      return { ready: false, answer: name === 'TimeoutError' ? 'no answer in time' : (code ?? message) };
+      return { ready: false, answer: (error as Error).name === 'TimeoutError' ? 'no answer in time' : errorCode(error) };
     }
   };
-  return { probe, close: () => dispatcher.close() };
+  return { probe, close: async () => agent.destroy() };
 }
 
 export interface WaitClock {
