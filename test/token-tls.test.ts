@@ -1,52 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tlsFailure } from '../src/bootstrap/tls.js';
 import { MAX_TOKEN_FILE_BYTES } from '../src/bootstrap/token.js';
 import { cgroupMemoryLimit } from '../src/system/memory-limit.js';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, type Agent } from './helpers/agent.js';
+import { makePki } from './helpers/pki.js';
 import { freePort, startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../stand-ins/control-plane.js';
 import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
-
-const OPENSSL = '/usr/bin/openssl';
-
-interface Pki {
-  caCert: string;
-  caFile: string;
-  otherCaFile: string;
-  /** Signed by the CA, for 127.0.0.1 and localhost. */
-  good: { key: string; cert: string };
-  /** Signed by the CA, for another host only. */
-  wrongName: { key: string; cert: string };
-}
-
-/** A test CA, a second CA nobody trusts, and server certificates; EC keys, as they are quick to make. */
-function makePki(): Pki {
-  const dir = tempDir('kuma-dp-pki-');
-  const file = (name: string) => path.join(dir, name);
-  const ssl = (...args: string[]) => execFileSync(OPENSSL, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const ca of ['ca', 'other-ca']) {
-    ssl('req', '-x509', ...key, '-keyout', file(`${ca}.key`), '-out', file(`${ca}.crt`), '-days', '2', '-subj', `/CN=${ca}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  }
-  const server = (name: string, san: string) => {
-    ssl('req', ...key, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', '/CN=kuma-cp');
-    writeFileSync(file(`${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    ssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-      '-out', file(`${name}.crt`), '-days', '2', '-extfile', file(`${name}.ext`));
-    return { key: readFileSync(file(`${name}.key`), 'utf8'), cert: readFileSync(file(`${name}.crt`), 'utf8') };
-  };
-  return {
-    caCert: readFileSync(file('ca.crt'), 'utf8'),
-    caFile: file('ca.crt'),
-    otherCaFile: file('other-ca.crt'),
-    good: server('good', 'IP:127.0.0.1,DNS:localhost'),
-    wrongName: server('wrong-name', 'DNS:other.example'),
-  };
-}
 
 /** A CP closed after the current test; suites start theirs in before() and close them in after(). */
 async function controlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
