@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import { errorCode } from '../http/client.js';
 import { SYSTEM_CA_BUNDLES, systemCaBundle } from '../system/ca-bundle.js';
 
@@ -15,11 +15,13 @@ export interface ControlPlaneTls {
  * the system's bundle. Node's own default would be its bundled Mozilla list, which ignores CAs an
  * operator added to the host.
  */
-export function controlPlaneAgent(url: URL, tls: ControlPlaneTls, bundles = SYSTEM_CA_BUNDLES): Agent | undefined {
+export async function controlPlaneAgent(url: URL, tls: ControlPlaneTls, bundles = SYSTEM_CA_BUNDLES): Promise<Agent | undefined> {
   if (url.protocol !== 'https:') return undefined;
   const system = systemCaBundle(bundles);
   const ca = tls.caCert ?? (system === undefined ? undefined : readFileSync(system, 'utf8'));
-  return new Agent({ ca, rejectUnauthorized: !tls.skipVerify, minVersion: 'TLSv1.2' });
+  // Loaded for an https control plane only, as the client loads node:https (src/http/client.ts).
+  const https = await import('node:https');
+  return new https.Agent({ ca, rejectUnauthorized: !tls.skipVerify, minVersion: 'TLSv1.2' });
 }
 
 const UNTRUSTED = new Set([

@@ -231,7 +231,7 @@ export async function startDataplane(spec: DataplaneSpec, { logger, clock, setpr
         retryBackoffMs: config.controlPlane.retryBackoffMs,
         retryMaxDurationMs: config.controlPlane.retryMaxDurationMs,
         logger,
-        agent: controlPlaneAgent(config.controlPlane.url, config.controlPlane.tls),
+        agent: await controlPlaneAgent(config.controlPlane.url, config.controlPlane.tls),
         fatalNetworkError: tlsFailure(config.controlPlane.url, config.controlPlane.tls),
         onAttempt: (result, ms) => observers.metrics?.agentMetrics.observeBootstrapRequest(result, ms / 1000),
       },

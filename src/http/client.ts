@@ -4,7 +4,6 @@
 // Performance); these are requests to Envoy's admin, kuma-cp and local sockets, which need
 // nothing node:http lacks.
 import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
 
 export interface HttpRequest {
   readonly method?: string;
@@ -48,9 +47,10 @@ export function request(url: string | URL, options: HttpRequest = {}): Promise<H
   return send(target, options, options.idempotent ?? ['GET', 'HEAD'].includes(options.method ?? 'GET'));
 }
 
-function send(target: URL, options: HttpRequest, retryStale: boolean): Promise<HttpAnswer> {
+async function send(target: URL, options: HttpRequest, retryStale: boolean): Promise<HttpAnswer> {
   const { signal } = options;
-  const module = target.protocol === 'https:' ? https : http;
+  // node:https brings node:tls, which an agent whose control plane speaks plain http never needs.
+  const module = target.protocol === 'https:' ? await import('node:https') : http;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
