@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { readBody } from '../src/http/body.js';
 import { errorCode, keepAliveAgent, request } from '../src/http/client.js';
-import { tempDir } from './helpers/agent.js';
+import { tempDir, waitUntil } from './helpers/agent.js';
 import { makePki } from './helpers/pki.js';
 
 interface Seen {
@@ -102,6 +102,28 @@ describe('the HTTP client', () => {
     assert.deepEqual(answers, ['ok', 'ok', 'ok', 'ok']);
     assert.equal(server.seen.length, 4);
     assert.equal(server.connections(), 1);
+  });
+
+  it('gives up on a request waiting for the pool’s one connection when its signal fires', async () => {
+    let release = () => {};
+    const server = await serve(http.createServer(), (req, res) => {
+      if (req.url === '/hold') release = () => res.end('held');
+      else res.end('next');
+    });
+    const agent = keepAliveAgent({ maxSockets: 1 });
+    after(() => agent.destroy());
+    const url = `http://127.0.0.1:${server.port}`;
+    const held = request(`${url}/hold`, { agent });
+    await waitUntil(() => server.seen.length === 1, 10_000, 'the first request');
+    const controller = new AbortController();
+    const queued = request(`${url}/queued`, { agent, signal: controller.signal });
+    controller.abort(new Error('deadline'));
+    // Rejected while the connection is still busy with the first request.
+    await assert.rejects(queued, { message: 'deadline' });
+    release();
+    assert.equal(await readBody(await held, 100), 'held');
+    assert.equal(await readBody(await request(`${url}/after`, { agent }), 100), 'next');
+    assert.deepEqual(server.seen.map((s) => s.url), ['/hold', '/after']);
   });
 
   it('sends an idempotent request again when the server dropped the kept-alive connection, and no other', async () => {

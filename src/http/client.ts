@@ -59,7 +59,15 @@ async function send(target: URL, options: HttpRequest, retryStale: boolean): Pro
     let answer: IncomingMessage | undefined;
     // http.request's own `signal` option fails a body being read with a bare ECONNRESET: here the
     // request or its body fails with the signal's reason, so a caller can tell a deadline.
-    const abort = () => (answer ? answer.destroy(signal!.reason) : req.destroy(signal!.reason));
+    const abort = () => {
+      if (answer) {
+        answer.destroy(signal!.reason);
+        return;
+      }
+      req.destroy(signal!.reason);
+      // A request queued for a pooled connection reports its error only once it gets one.
+      reject(signal!.reason);
+    };
     const req: ClientRequest = module.request(
       target,
       {
