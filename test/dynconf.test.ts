@@ -1,6 +1,7 @@
 // The dynamic-configuration poller against the fake Envoy's socket, with a clock the test moves.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import YAML from 'yaml';
@@ -132,6 +133,32 @@ describe('the dynamic-configuration poller', () => {
     const { warnings } = await startPoller(envoy.dir, { '/dns': (json) => void got.push(json) }, { maxBodyBytes: 16 });
     assert.deepEqual(got, []);
     assert.match(String(warnings()[0]!.err), /configuration larger than 16 bytes/);
+  });
+
+  it('keeps one connection to the socket through 200, 304 and 404 answers', async () => {
+    const dir = tempDir();
+    let connections = 0;
+    const answers: string[] = [];
+    const server = http.createServer((req, res) => {
+      if (req.url === '/dns' && req.headers['if-none-match'] === 'v1') res.writeHead(304).end();
+      else if (req.url === '/dns') res.writeHead(200, { etag: 'v1', 'content-type': 'application/json' }).end(JSON.stringify(dns));
+      else res.writeHead(404).end('not here');
+      answers.push(`${req.url} ${res.statusCode}`);
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(`${dir}/kuma-mesh-metric-config.sock`, resolve));
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const got: unknown[] = [];
+    const { nextPoll, warnings } = await startPoller(dir, { '/dns': (json) => void got.push(json), '/meshmetric': () => {} });
+    await nextPoll();
+    await nextPoll();
+    assert.deepEqual(answers, ['/dns 200', '/meshmetric 404', '/dns 304', '/meshmetric 404', '/dns 304', '/meshmetric 404']);
+    assert.deepEqual(got, [dns]);
+    assert.deepEqual(warnings(), []);
+    assert.equal(connections, 1);
   });
 
   it('polls nothing when nothing is registered, and checks the paths it is given', async () => {

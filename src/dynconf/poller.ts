@@ -59,7 +59,9 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
     start: async ({ logger }) => {
       // Nothing asked for dynamic configuration (metrics and DNS off): nothing to poll.
       if (routes.length === 0) return { stop: async () => {} };
-      const agent = keepAliveAgent();
+      // One connection, kept alive: the paths are polled one after another, and a request sent
+      // while the last answer's body is still being drained waits for it rather than connecting.
+      const agent = keepAliveAgent({ maxSockets: 1 });
       const throttle = new Throttle(FAILURE_LOG_INTERVAL_MS, () => clock.now());
       const failed = (route: Route, message: string) => {
         if (throttle.allow(route.path)) logger.warn({ event: 'dynconf-failed', path: route.path, err: message }, 'cannot take the dynamic configuration (logged at most once a minute per path)');
