@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
+import { asksForHelp } from '../src/cli/options.js';
 import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
 import { buildBootstrap } from '../stand-ins/bootstraps.js';
 import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
@@ -358,5 +359,13 @@ describe('kuma-dp version and help', () => {
     for (const text of ['--cp-address', 'KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL', '--admin-port', 'KUMA_DATAPLANE_ADMIN_PORT', 'Flags win over environment variables, which win over defaults']) {
       assert.ok(result.stdout.replace(/\s+/g, ' ').includes(text), text);
     }
+  });
+
+  it("asks for help only with --help among kuma-dp's own arguments, so that a run need not render its flags", () => {
+    assert.equal(asksForHelp(['run', '--help']), true);
+    assert.equal(asksForHelp(['run', '--name', 'x', '--help=true']), true);
+    assert.equal(asksForHelp(['run', '--name', 'x']), false);
+    assert.equal(asksForHelp(['run', '--name', 'x', '--', 'app', '--help']), false, "the app's own --help");
+    assert.equal(asksForHelp(['run', '--name', '--help-me']), false);
   });
 });
