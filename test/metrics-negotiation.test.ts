@@ -2,7 +2,7 @@
 // type it answers with, and how it joins the bodies (Kuma's server.go rules).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CONTENT_TYPES, joinBodies, responseFormat, selectFormat } from '../src/metrics/content-type.js';
+import { CONTENT_TYPES, joinParts, responseFormat, selectFormat } from '../src/metrics/content-type.js';
 import { mergedScrape, type Sources } from '../src/metrics/scrape.js';
 import type { Scraped, ScrapeTarget } from '../src/metrics/scraper.js';
 import { encodeQuery, envoyMeshMetricQuery, envoyStatsQuery, parseQuery } from '../src/metrics/scrape-url.js';
@@ -82,9 +82,18 @@ describe('content types', () => {
   it('joins bodies as Kuma does: no inner `# EOF`, no empty lines, one `# EOF` at the end for OpenMetrics', () => {
     const om = '# TYPE a counter\na_total 1\n# EOF\n';
     const envoy = '# TYPE b counter\nb 2\n\n# TYPE c gauge\nc 3\n\n';
-    assert.equal(joinBodies([om, om, envoy], 'openmetrics-1.0.0').toString(), '# TYPE a counter\na_total 1\n# TYPE a counter\na_total 1\n# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n# EOF\n');
-    assert.equal(joinBodies(['\n\n', envoy, '# EOF'], 'text').toString(), '# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n');
-    assert.equal(joinBodies([], 'text').toString(), '\n');
+    assert.equal(Buffer.concat(joinParts([om, om, envoy], 'openmetrics-1.0.0')).toString(), '# TYPE a counter\na_total 1\n# TYPE a counter\na_total 1\n# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n# EOF\n');
+    assert.equal(Buffer.concat(joinParts(['\n\n', envoy, '# EOF'], 'text')).toString(), '# TYPE b counter\nb 2\n# TYPE c gauge\nc 3\n');
+    assert.equal(Buffer.concat(joinParts([], 'text')).toString(), '\n');
+  });
+
+  it("collapses the empty lines inside one body (the agent's own metrics) without joining the others into one copy", () => {
+    const rewritten = Buffer.from('# TYPE b counter\nb 2\n');
+    const own = '# HELP k help\n# TYPE k gauge\nk 1\n\n# HELP l help\n# TYPE l gauge\nl 2\n\n';
+    const parts = joinParts([rewritten, own], 'text');
+    assert.ok(parts[0]!.buffer === rewritten.buffer && parts[0]!.byteOffset === rewritten.byteOffset, 'the large body is written from where it is');
+    assert.equal(Buffer.concat(parts).toString(), '# TYPE b counter\nb 2\n# HELP k help\n# TYPE k gauge\nk 1\n# HELP l help\n# TYPE l gauge\nl 2\n');
+    assert.equal(Buffer.concat(joinParts([rewritten, '\n\nk 1\n'], 'text')).toString(), '# TYPE b counter\nb 2\nk 1\n');
   });
 });
 
@@ -117,7 +126,7 @@ describe('the merged scrape', () => {
     );
     assert.equal(result.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
     assert.equal(
-      result.body.toString(),
+      Buffer.concat(result.parts).toString(),
       '# TYPE app_requests counter\napp_requests_total 5\n# TYPE rq counter\nrq{envoy_cluster_name="r",kuma_io_mesh_traffic="true"} 3\n' +
         '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n# EOF\n',
     );
@@ -131,7 +140,7 @@ describe('the merged scrape', () => {
     const failed: string[] = [];
     const result = await run({ envoy: { body: Buffer.from('garbage {'), format: 'text' } }, failed);
     assert.equal(result.contentType, 'text/plain; version=0.0.4; charset=utf-8');
-    assert.equal(result.body.toString(), '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n');
+    assert.equal(Buffer.concat(result.parts).toString(), '# TYPE kuma_dp_envoy_up gauge\nkuma_dp_envoy_up 1\n');
     assert.equal(failed.length, 4);
     assert.match(failed.find((line) => line.startsWith('envoy'))!, /text format parsing error in line 1/);
   });

@@ -136,6 +136,16 @@ describe("Envoy's rewrite, scrape after scrape", () => {
       envoy(6).replace('# TYPE envoy_server_memory_allocated gauge\n', ''),
       envoy(6).slice(0, -1),
       envoy(7),
+      envoy(7),
+      // Lines of the same length whose values stand still, but whose text changed: only a byte-wise comparison sees it.
+      envoy(7).replace('name="system_ads"', 'name="system_adz"'),
+      envoy(7),
+      envoy(7).replace('rq_total counter', 'rq_total untyped'),
+      envoy(7).replace('q_count{envoy_cluster_name="s-1a2b3c4d5e6f7a8b"}', 'q_count{envoy_cluster_name="s-1a2b3c4d5e6f7a8c"}'),
+      envoy(7),
+      // The same, with values that change after the changed line.
+      envoy(8).replace('name="system_ads"', 'name="system_adz"'),
+      envoy(8),
     ];
     for (const [i, text] of texts.entries()) assert.equal(rewriter.rewrite(Buffer.from(text), clusters).toString(), fresh(text), `text ${i}`);
   });

@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { createAgentMetrics } from '../src/agent-metrics/metrics.js';
 import type { AdminAddress } from '../src/bootstrap/admin-address.js';
 import type { AggregateApp } from '../src/bootstrap/response.js';
+import { BufferPool } from '../src/metrics/buffer-pool.js';
 import { createMetricsSocket, type MetricsSocketOptions } from '../src/metrics/component.js';
 import { Scraper } from '../src/metrics/scraper.js';
 import type { MeshMetricConfig } from '../src/metrics/mesh-metric-config.js';
@@ -198,6 +200,45 @@ describe('the metrics socket file', () => {
     writeFileSync(socketPath, 'not a socket');
     const component = createMetricsSocket({ socketPath, envoyAdmin: () => undefined as AdminAddress | undefined, applications: () => [], meshMetricConfig: () => undefined });
     await assert.rejects(component.start({ logger: pino({ level: 'silent' }), readiness: new ReadinessGates() }), /exists and is not a socket; remove it or choose another work dir/);
+  });
+});
+
+describe('the metrics socket under load', () => {
+  it("answers concurrent scrapes of a large Envoy each in full from its kept buffers, and goes on after scrapers that hang up", async () => {
+    const envoy = await startFakeEnvoy(tempDir(), { scenario: { stats: { series: 3000 } } });
+    const { socketPath } = await serve({ envoy });
+    // Cluster series stand still in the fake Envoy; its uptime and the agent's own process metrics do not.
+    const clusterLines = (body: string) => samples(body).filter((line) => line.startsWith('envoy_cluster_')).join('\n');
+    const first = clusterLines((await unixGet(socketPath, '/metrics')).body);
+    assert.ok(first.split('\n').length > 1000, 'a large Envoy');
+    const hangUp = () =>
+      new Promise<void>((resolve) => {
+        const req = http.request({ socketPath, path: '/metrics', agent: false }, (res) => res.destroy());
+        req.on('error', () => {});
+        req.on('close', () => resolve());
+        req.end();
+        setImmediate(() => req.destroy());
+      });
+    const answers = await Promise.all([unixGet(socketPath, '/metrics'), hangUp(), unixGet(socketPath, '/metrics'), hangUp(), unixGet(socketPath, '/metrics')]);
+    for (const answer of answers) if (answer) assert.equal(clusterLines(answer.body), first);
+    assert.equal(clusterLines((await unixGet(socketPath, '/metrics')).body), first);
+  });
+});
+
+describe('a pool of buffers', () => {
+  it('gives back the smallest kept buffer that fits, keeps the largest within its bound, and takes a lease back whole', () => {
+    const pool = new BufferPool(300 * 1024);
+    const lease = pool.lease();
+    const small = lease.take(100 * 1024);
+    const large = lease.take(150 * 1024);
+    const tiny = lease.take(10);
+    assert.ok(small.length >= 100 * 1024 && large.length >= 150 * 1024 && tiny.length >= 10);
+    assert.equal(pool.keptBytes, 0);
+    lease.release();
+    assert.equal(pool.keptBytes, large.length + small.length, 'the smallest left out: the bound is 300 KiB');
+    assert.equal(pool.take(90 * 1024), small);
+    assert.equal(pool.take(90 * 1024), large);
+    assert.notEqual(pool.take(90 * 1024), small);
   });
 });
 

@@ -10,6 +10,7 @@ import { KNOWN_BOOTSTRAP_CLUSTERS } from './merge.js';
 import type { MeshMetricConfig } from './mesh-metric-config.js';
 import type { Family } from './model.js';
 import { profileFilter } from './profiles.js';
+import { BufferPool, type Lease } from './buffer-pool.js';
 import { EnvoyRewriter } from './rewrite-plan.js';
 import { meshMetricScrape, mergedScrape, type Sources } from './scrape.js';
 import { Scraper, type ScrapeTarget } from './scraper.js';
@@ -92,6 +93,8 @@ export function createMetricsSocket(options: MetricsSocketOptions): Component {
 
 class ScrapeHandler {
   private readonly scraper = new Scraper();
+  /** Envoy's answer and its rewrite, a megabyte each for a large Envoy, in buffers kept from scrape to scrape. */
+  private readonly buffers = new BufferPool();
   /** Envoy's lines are the same scrape after scrape: the rewrite is compiled once. */
   private readonly rewriter = new EnvoyRewriter();
   private readonly throttle: Throttle;
@@ -115,23 +118,32 @@ class ScrapeHandler {
       return;
     }
     this.inFlight++;
+    const lease = this.buffers.lease();
+    const closed = new Promise((resolve) => res.once('close', resolve));
     try {
       const url = new URL(req.url ?? '/', 'http://metrics');
       const timeoutMs = scrapeTimeoutMs(header(req, 'x-prometheus-scrape-timeout-seconds'));
-      const { body, contentType } = url.pathname.startsWith(MESH_METRIC_PATH) ? await this.meshMetric(timeoutMs) : await this.merged(req, url, timeoutMs);
-      res.writeHead(200, { 'content-type': contentType, 'content-length': body.length });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      const { parts, contentType } = url.pathname.startsWith(MESH_METRIC_PATH) ? await this.meshMetric(timeoutMs) : await this.merged(req, url, timeoutMs, lease);
+      res.writeHead(200, { 'content-type': contentType, 'content-length': parts.reduce((sum, part) => sum + part.length, 0) });
+      if (req.method !== 'HEAD') {
+        res.cork();
+        for (const part of parts) res.write(part);
+      }
+      res.end();
     } finally {
       this.inFlight--;
+      // The buffers go back once the answer is written (its pieces may be them) and no read still fills one (a
+      // scraper that hung up early does not end the reads of Envoy).
+      void closed.then(() => lease.release());
     }
   }
 
-  private sources(applications: readonly ScrapeTarget[], envoy: ScrapeTarget | undefined, headers: Record<string, string>, timeoutMs: number): Sources {
+  private sources(applications: readonly ScrapeTarget[], envoy: ScrapeTarget | undefined, headers: Record<string, string>, timeoutMs: number, lease?: Lease): Sources {
     this.scraper.retainSockets(new Set(envoy?.socketPath === undefined ? [] : [envoy.socketPath]));
     return {
       applications,
       envoy,
-      fetch: (target) => this.scraper.scrape(target, headers, timeoutMs),
+      fetch: (target) => this.scraper.scrape(target, headers, timeoutMs, target === envoy ? lease : undefined),
       own: this.options.ownMetrics,
       failed: (target, error) => {
         this.throttle.warn(this.logger, `${target.name} ${target.socketPath ?? ''} ${target.url.split('?')[0]}`, { event: 'metrics-source-failed', source: target.name, err: error.message },
@@ -140,7 +152,7 @@ class ScrapeHandler {
     };
   }
 
-  private async merged(req: IncomingMessage, url: URL, timeoutMs: number): Promise<{ body: Buffer; contentType: string }> {
+  private async merged(req: IncomingMessage, url: URL, timeoutMs: number, lease: Lease): Promise<{ parts: Buffer[]; contentType: string }> {
     const headers: Record<string, string> = {};
     for (const name of PASSED_HEADERS) {
       const value = header(req, name);
@@ -152,11 +164,12 @@ class ScrapeHandler {
       admin && envoyTarget(admin, envoyStatsQuery(url.search)),
       headers,
       timeoutMs,
+      lease,
     );
-    return mergedScrape(sources, this.options.bootstrapClusters?.() ?? KNOWN_BOOTSTRAP_CLUSTERS, this.rewriter);
+    return mergedScrape(sources, this.options.bootstrapClusters?.() ?? KNOWN_BOOTSTRAP_CLUSTERS, this.rewriter, lease);
   }
 
-  private async meshMetric(timeoutMs: number): Promise<{ body: Buffer; contentType: string }> {
+  private async meshMetric(timeoutMs: number): Promise<{ parts: Buffer[]; contentType: string }> {
     const config = this.options.meshMetricConfig();
     const admin = this.options.envoyAdmin();
     // Before kuma-cp sends a MeshMetric configuration, Kuma serves the aggregate applications and all of Envoy.
@@ -167,7 +180,7 @@ class ScrapeHandler {
     const sources = this.sources(applications, admin && envoyTarget(admin, query), {}, timeoutMs);
     const profiles = config ? profileFilter(config.sidecar) : (families: readonly Family[]) => [...families];
     const body = await meshMetricScrape(sources, profiles, config?.extraLabels ?? {});
-    return { body: Buffer.from(body), contentType: CONTENT_TYPES.text };
+    return { parts: [Buffer.from(body)], contentType: CONTENT_TYPES.text };
   }
 
   close(): Promise<void> {

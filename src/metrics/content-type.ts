@@ -104,29 +104,28 @@ function collapseNewlines(body: Buffer): Buffer {
 
 /**
  * Kuma's processMetrics: each body without its trailing `# EOF`, joined, runs of newlines
- * collapsed, trimmed, one newline at the end, and one `# EOF` line for OpenMetrics. In bytes: an
- * Envoy's megabytes of text are copied, never turned back into a string.
+ * collapsed, trimmed, one newline at the end, and one `# EOF` line for OpenMetrics. In bytes, and
+ * as the pieces to write one after another: an Envoy's megabytes of text are never copied into a
+ * joined whole, nor turned back into a string.
  */
-export function joinBodies(bodies: ReadonlyArray<string | Buffer>, format: TextFormat): Buffer {
+export function joinParts(bodies: ReadonlyArray<string | Buffer>, format: TextFormat): Buffer[] {
   const parts: Buffer[] = [];
   for (const body of bodies) {
     let part = trimTrailingNewlines(typeof body === 'string' ? Buffer.from(body) : body);
     if (part.subarray(part.length - EOF_MARKER.length).equals(EOF_MARKER)) part = trimTrailingNewlines(part.subarray(0, part.length - EOF_MARKER.length));
+    // Runs inside one body (prom-client's blank line after each family) collapse in a copy of that body alone.
+    if (part.includes('\n\n')) part = collapseNewlines(Buffer.from(part));
     parts.push(part, NEWLINE);
   }
   const tail = format === 'text' ? NEWLINE : NEWLINE_EOF;
-  // The usual case (an Envoy's megabyte among them): nothing to collapse or trim, one copy.
+  // The usual case (an Envoy's megabyte among them): no run crosses two bodies and nothing to trim.
   const space = (byte: number | undefined) => byte === undefined || byte === 32 || (byte >= 9 && byte <= 13);
   const bodyParts = parts.filter((_, i) => i % 2 === 0);
-  if (
-    bodyParts.every((part, i) => part.length > 0 && !part.includes('\n\n') && (i === 0 || part[0] !== LF)) &&
-    !space(bodyParts[0]?.[0]) &&
-    !space(bodyParts.at(-1)?.at(-1))
-  ) {
+  if (bodyParts.every((part, i) => part.length > 0 && (i === 0 || part[0] !== LF)) && !space(bodyParts[0]?.[0]) && !space(bodyParts.at(-1)?.at(-1))) {
     parts[parts.length - 1] = tail;
-    return Buffer.concat(parts);
+    return parts;
   }
   let joined: Buffer = Buffer.concat(parts);
   if (joined.includes('\n\n')) joined = collapseNewlines(joined);
-  return Buffer.concat([trimSpace(joined), tail]);
+  return [trimSpace(joined), tail];
 }

@@ -2,7 +2,7 @@ import { formatGoFloat, parseGoFloat } from './go-float.js';
 import { clusterMerge } from './merge.js';
 import type { Metric } from './model.js';
 import { FamilyRevisited, parseText, parseTextStream, type LineObserver } from './text-parse.js';
-import { TextBuffer, writeFamily, writeFamilyLines, type LineSink } from './text-write.js';
+import { writeFamily, writeFamilyLines, type LineSink } from './text-write.js';
 
 /** How a line of the text is read under a plan. */
 const enum Mode {
@@ -38,35 +38,60 @@ class Plan {
     private readonly modes: Uint8Array,
     /** The answer's number each line adds to, -1 for none. */
     private readonly lineSlots: Int32Array,
-    /** The text before each of the answer's numbers, then the text after the last. */
-    private readonly segments: readonly string[],
+    /** The text before each of the answer's numbers, then the text after the last, as UTF-8 one after another. */
+    private readonly segments: Buffer,
+    /** Where each of those starts in `segments`, and where the last ends. */
+    private readonly segmentStarts: Int32Array,
     private readonly slots: Int32Array,
     private readonly slotCount: number,
-  ) {}
+  ) {
+    this.valueLengths = new Int32Array(prefixStarts.length);
+    for (let line = 0; line < prefixStarts.length; line++) {
+      const valueStart = prefixStarts[line]! + prefixLengths[line]!;
+      const newline = source.indexOf(10, valueStart);
+      this.valueLengths[line] = (newline < 0 ? source.length : newline) - valueStart;
+    }
+  }
 
-  /** The rewrite of a text of the same shape; undefined when its shape (or a value) differs from what the plan knows. */
-  apply(text: Buffer): Buffer | undefined {
+  /** The length of each line's value in the source. */
+  private readonly valueLengths: Int32Array;
+
+  /**
+   * The rewrite of a text of the same shape; undefined when its shape (or a value) differs from
+   * what the plan knows. The text is compared with the source in runs: a line whose value is
+   * byte for byte the source's extends the run, and only a value that changed ends one, so an
+   * Envoy whose values mostly stand still costs a few comparisons, not one per line.
+   */
+  apply(text: Buffer, take: Take): Buffer | undefined {
+    const source = this.source;
     const values = new Float64Array(this.slotCount);
     const count = this.prefixLengths.length;
     let start = 0;
     let line = 0;
+    // text[runText, start) is still to be compared with source from runSource on.
+    let runText = 0;
+    let runSource = 0;
     while (start < text.length) {
       if (line >= count) return undefined;
       const length = this.prefixLengths[line]!;
-      const from = this.prefixStarts[line]!;
-      if (start + length > text.length || text.compare(this.source, from, from + length, start, start + length) !== 0) return undefined;
+      if (start + length > text.length) return undefined;
       const mode = this.modes[line]!;
       const valueStart = start + length;
+      const sourceValueStart = this.prefixStarts[line]! + length;
+      const sourceValueLength = this.valueLengths[line]!;
       // The value runs to the end of the line: read as an integer on the way, unless it is none.
       let end = valueStart;
       let integer = 0;
       let digits = true;
+      let same = true;
       for (; end < text.length; end++) {
         const c = text[end]!;
         if (c === 10) break;
         if (c >= 48 && c <= 57) integer = integer * 10 + (c - 48);
         else digits = false;
+        if (source[sourceValueStart + end - valueStart] !== c) same = false;
       }
+      if (end - valueStart !== sourceValueLength) same = false;
       if (mode === Mode.Line) {
         if (end !== valueStart) return undefined;
       } else {
@@ -76,35 +101,59 @@ class Plan {
         const slot = this.lineSlots[line]!;
         if (slot >= 0) values[slot] += mode === Mode.Truncated ? Math.trunc(value) : value;
       }
+      if (!same) {
+        if (text.compare(source, runSource, sourceValueStart, runText, valueStart) !== 0) return undefined;
+        runText = end;
+        runSource = sourceValueStart + sourceValueLength;
+      }
       line++;
       start = end + 1;
     }
-    return line === count ? this.render(values) : undefined;
+    if (line !== count || text.compare(source, runSource, source.length, runText, text.length) !== 0) return undefined;
+    return this.render(values, take);
   }
 
-  /** The size of the last answer: the next one is about as large. */
-  private lastSize = 0;
 
-  render(values: Float64Array): Buffer {
-    const out = new TextBuffer(this.lastSize + 4096);
-    const parts: string[] = [];
-    for (let k = 0; k < this.slots.length; k++) {
-      parts.push(this.segments[k]!, formatGoFloat(values[this.slots[k]!]!));
-      if (parts.length >= 512) {
-        out.append(parts.join(''));
-        parts.length = 0;
-      }
+  /** The answer, written straight into one buffer: no string of it is ever made. */
+  render(values: Float64Array, take: Take): Buffer {
+    const segments = this.segments;
+    const starts = this.segmentStarts;
+    const out = take(segments.length + this.slots.length * MAX_NUMBER_BYTES);
+    let at = 0;
+    for (let k = 0; k <= this.slots.length; k++) {
+      const from = starts[k]!;
+      const to = starts[k + 1]!;
+      // A native copy costs more than a loop over a short segment (most are one sample's labels).
+      if (to - from > 64) at += segments.copy(out, at, from, to);
+      else for (let i = from; i < to; i++) out[at++] = segments[i]!;
+      if (k < this.slots.length) at = writeNumber(out, at, values[this.slots[k]!]!);
     }
-    parts.push(this.segments[this.slots.length]!);
-    out.append(parts.join(''));
-    const bytes = out.bytes();
-    this.lastSize = bytes.length;
-    return bytes;
+    return out.subarray(0, at);
   }
 }
 
+/** Where a rewrite's answer is written: a buffer of at least `size` bytes. */
+export type Take = (size: number) => Buffer;
+const allocate: Take = (size) => Buffer.allocUnsafe(size);
+
+/** The longest a number is in Go's format: `-2.2250738585072014e-308`. */
+const MAX_NUMBER_BYTES = 24;
+
+/** formatGoFloat(value) written into out at `at`; the common integer in digits without a string. */
+function writeNumber(out: Buffer, at: number, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value >= 1e6) return at + out.write(formatGoFloat(value), at, 'latin1');
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let rest = value;
+  for (let i = at + digits - 1; i >= at; i--) {
+    out[i] = 48 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return at + digits;
+}
+
 /** Envoy's text with Kuma's rewrite, family by family, and the plan of it when later texts can use one. */
-function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>): { bytes: Buffer; plan?: Plan } {
+function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>, take: Take): { bytes: Buffer; plan?: Plan } {
   const text = source.toString('utf8');
   const prefixStarts: number[] = [];
   const prefixLengths: number[] = [];
@@ -181,17 +230,21 @@ function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>): { byte
     if (target && slot < 0) plannable = false;
     lineSlots[line] = slot;
   });
+  const segmentStarts = new Int32Array(segments.length + 1);
+  segments.forEach((segment, k) => (segmentStarts[k + 1] = segmentStarts[k]! + Buffer.byteLength(segment)));
   const plan = new Plan(
-    source,
+    // The text may be a buffer the caller reuses: the plan keeps its own copy.
+    plannable ? Buffer.from(source) : source,
     Int32Array.from(prefixStarts),
     Int32Array.from(prefixLengths),
     Uint8Array.from(modes),
     lineSlots,
-    segments,
+    Buffer.from(segments.join('')),
+    segmentStarts,
     Int32Array.from(slots),
     values.length,
   );
-  return { bytes: plan.render(Float64Array.from(values)), ...(plannable && { plan }) };
+  return { bytes: plan.render(Float64Array.from(values), take), ...(plannable && { plan }) };
 }
 
 /**
@@ -203,13 +256,14 @@ function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>): { byte
 export class EnvoyRewriter {
   private last?: { plan: Plan; clusters: ReadonlySet<string> };
 
-  rewrite(text: Buffer, bootstrapClusters: ReadonlySet<string>): Buffer {
+  /** The rewrite of text, written into a buffer from `take` (by default a new one); text may be reused once this returns. */
+  rewrite(text: Buffer, bootstrapClusters: ReadonlySet<string>, take: Take = allocate): Buffer {
     if (this.last?.clusters === bootstrapClusters) {
-      const bytes = this.last.plan.apply(text);
+      const bytes = this.last.plan.apply(text, take);
       if (bytes) return bytes;
     }
     this.last = undefined;
-    const { bytes, plan } = compile(text, bootstrapClusters);
+    const { bytes, plan } = compile(text, bootstrapClusters, take);
     if (plan) this.last = { plan, clusters: bootstrapClusters };
     return bytes;
   }

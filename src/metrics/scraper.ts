@@ -1,4 +1,6 @@
-import { Agent, request, type Dispatcher } from '../http/undici.js';
+import type http from 'node:http';
+import { errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
+import type { Lease } from './buffer-pool.js';
 import { responseFormat, type SourceFormat } from './content-type.js';
 
 /** Where one source's metrics are: an http URL, over a unix socket when socketPath is set. */
@@ -29,70 +31,57 @@ export class ScrapeError extends Error {
 /** More than any Envoy's or application's metrics; a body beyond this is cut off and dropped. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-function reasonOf(error: unknown): string {
-  const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(error);
-}
-
 /** Fetches metrics over HTTP/1.1 with kept-alive connections: one pool for TCP, one per unix socket. */
 export class Scraper {
-  private readonly tcp = new Agent({ keepAliveTimeout: 30_000 });
-  private readonly sockets = new Map<string, Dispatcher>();
+  private readonly tcp = keepAliveAgent();
+  private readonly sockets = new Map<string, http.Agent>();
+  /** The size of each target's last answer: the next is about as large. */
+  private readonly lastSizes = new Map<string, number>();
 
   constructor(private readonly maxBodyBytes = MAX_BODY_BYTES) {}
 
-  private dispatcher(socketPath: string | undefined): Dispatcher {
+  private agent(socketPath: string | undefined): http.Agent {
     if (socketPath === undefined) return this.tcp;
     let agent = this.sockets.get(socketPath);
     if (!agent) {
-      agent = new Agent({ keepAliveTimeout: 30_000, connect: { socketPath } });
+      agent = keepAliveAgent();
       this.sockets.set(socketPath, agent);
     }
     return agent;
   }
 
-  /** GETs the target within timeoutMs; throws a ScrapeError for a failure or an answer other than 200. */
-  async scrape(target: ScrapeTarget, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<Scraped> {
+  /**
+   * GETs the target within timeoutMs; throws a ScrapeError for a failure or an answer other than
+   * 200. With a lease, the body is read into one of its buffers (valid until the lease is released).
+   */
+  async scrape(target: ScrapeTarget, headers: Readonly<Record<string, string>>, timeoutMs: number, lease?: Lease): Promise<Scraped> {
     const signal = AbortSignal.timeout(timeoutMs);
-    let answer: Dispatcher.ResponseData;
+    let answer: HttpAnswer;
     try {
-      answer = await request(target.url, { dispatcher: this.dispatcher(target.socketPath), headers, signal });
+      answer = await request(target.url, { agent: this.agent(target.socketPath), socketPath: target.socketPath, headers, signal });
     } catch (error) {
-      throw new ScrapeError(target, signal.aborted ? `no answer within ${timeoutMs}ms` : reasonOf(error));
+      throw new ScrapeError(target, signal.aborted ? `no answer within ${timeoutMs}ms` : errorCode(error));
     }
     // Destroying a body not read to its end emits an error nobody else listens for.
     answer.body.on('error', () => {});
     try {
       if (answer.statusCode !== 200) {
-        const text = (await this.read(answer.body, 1024, true)).toString('utf8').trim();
+        const text = (await readUpTo(answer.body, 1024)).toString('utf8').trim();
         throw new ScrapeError(target, `answered ${answer.statusCode}${text ? `: ${text}` : ''}`);
       }
       const contentType = answer.headers['content-type'];
-      const body = await this.read(answer.body, this.maxBodyBytes, false);
-      return { body, format: responseFormat(Array.isArray(contentType) ? contentType[0] : contentType) };
+      // Not by query: a scraper's queries are not to grow the map.
+      const key = `${target.socketPath ?? ''} ${target.url.split('?')[0]}`;
+      const sizeHint = Number(answer.headers['content-length']) || this.lastSizes.get(key) || 0;
+      const body = await readAll(answer.body, this.maxBodyBytes, lease ? (size) => lease.take(Math.max(size, sizeHint)) : undefined);
+      this.lastSizes.set(key, body.length);
+      return { body, format: responseFormat(contentType) };
     } catch (error) {
       if (error instanceof ScrapeError) throw error;
-      throw new ScrapeError(target, signal.aborted ? `no complete answer within ${timeoutMs}ms` : reasonOf(error));
+      throw new ScrapeError(target, signal.aborted ? `no complete answer within ${timeoutMs}ms` : errorCode(error));
     } finally {
       answer.body.destroy();
     }
-  }
-
-  /** The body up to limit bytes: cut there when `truncate`, else a body past the limit is an error. */
-  private async read(body: Dispatcher.ResponseData['body'], limit: number, truncate: boolean): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      const buffer = chunk as Buffer;
-      size += buffer.length;
-      if (size > limit) {
-        if (!truncate) throw new Error(`more than ${limit} bytes of metrics`);
-        chunks.push(buffer.subarray(0, buffer.length - (size - limit)));
-        break;
-      }
-      chunks.push(buffer);
-    }
-    return Buffer.concat(chunks);
   }
 
   /** Forgets the pools of unix sockets no longer scraped (Envoy's admin moved). */
@@ -100,12 +89,51 @@ export class Scraper {
     for (const [path, agent] of this.sockets) {
       if (paths.has(path)) continue;
       this.sockets.delete(path);
-      void agent.close();
+      this.lastSizes.forEach((_, key) => key.startsWith(`${path} `) && this.lastSizes.delete(key));
+      agent.destroy();
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled([this.tcp.close(), ...[...this.sockets.values()].map((agent) => agent.close())]);
+  close(): Promise<void> {
+    this.tcp.destroy();
+    for (const agent of this.sockets.values()) agent.destroy();
     this.sockets.clear();
+    return Promise.resolve();
   }
+}
+
+/** The first `limit` bytes of a body (an error answer's reason). */
+async function readUpTo(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk.subarray(0, limit - size));
+    size += chunk.length;
+    if (size >= limit) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A whole body, at most `limit` bytes (past that, an error). With `take`, read into a buffer it
+ * gives (a larger one when the body outgrows it), else joined from the chunks.
+ */
+async function readAll(body: AsyncIterable<Buffer>, limit: number, take?: (size: number) => Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let into = take?.(0);
+  let size = 0;
+  for await (const chunk of body) {
+    if (size + chunk.length > limit) throw new Error(`more than ${limit} bytes of metrics`);
+    if (into === undefined) chunks.push(chunk);
+    else {
+      if (size + chunk.length > into.length) {
+        const larger = take!(Math.max(into.length * 2, size + chunk.length));
+        into.copy(larger, 0, 0, size);
+        into = larger;
+      }
+      chunk.copy(into, size);
+    }
+    size += chunk.length;
+  }
+  return into === undefined ? Buffer.concat(chunks, size) : into.subarray(0, size);
 }

@@ -186,31 +186,3 @@ export function writeFamilies(families: Iterable<Family>): string {
   for (const family of families) out += `${writeFamily(family)}\n`;
   return out;
 }
-
-/**
- * Text written into a growing buffer outside V8's heap: a large scrape's lines then die young
- * instead of living, and being copied by each garbage collection, until the whole answer is done.
- */
-export class TextBuffer {
-  private buffer: Buffer;
-  private length = 0;
-
-  constructor(sizeHint: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(1024, sizeHint));
-  }
-
-  append(text: string): void {
-    const most = text.length * 3;
-    if (this.length + most > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + most));
-      this.buffer.copy(grown, 0, 0, this.length);
-      this.buffer = grown;
-    }
-    this.length += this.buffer.write(text, this.length, 'utf8');
-  }
-
-  /** What was written (no copy: the buffer is not written to again). */
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.length);
-  }
-}
