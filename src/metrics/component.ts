@@ -150,9 +150,8 @@ class ScrapeHandler {
       fetch: (target, progress) => this.scraper.scrape(target, headers, timeoutMs, target === envoy ? lease : undefined, progress),
       own: this.options.ownMetrics,
       failed: (target, error) => {
-        if (this.throttle.allow(`${target.name} ${target.socketPath ?? ''} ${target.url.split('?')[0]}`)) {
-          this.logger.warn({ event: 'metrics-source-failed', source: target.name, err: error.message }, 'a metrics source contributes nothing to this scrape (logged at most once a minute per source)');
-        }
+        this.throttle.warn(this.logger, `${target.name} ${target.socketPath ?? ''} ${target.url.split('?')[0]}`, { event: 'metrics-source-failed', source: target.name, err: error.message },
+          'a metrics source contributes nothing to this scrape (logged at most once a minute per source)');
       },
     };
   }
