@@ -14,6 +14,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { lazyStringWidth } from './lazy-string-width.js';
 import { REQUIRE_BANNER } from './require-banner.js';
 
 // This file runs as dist/scripts/bundle.js.
@@ -55,6 +56,7 @@ await build({
   external: ['pino-pretty'],
   define: { __KUMA_DP_BUILD__: JSON.stringify(buildStamp()) },
   banner: { js: REQUIRE_BANNER },
+  plugins: [lazyStringWidth(repoRoot)],
   logLevel: 'warning',
 });
 chmodSync(bundlePath, 0o755);

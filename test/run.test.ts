@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
+import { asksForHelp } from '../src/cli/options.js';
+import { agentEntry, agentEnv, runAgent, startAgent, tempDir, waitUntil, standInBin, isAlive } from './helpers/agent.js';
 import { buildBootstrap } from '../stand-ins/bootstraps.js';
 import { freePort, startControlPlane, type ControlPlane } from '../stand-ins/control-plane.js';
 import { readStarts, type StartRecord } from '../stand-ins/envoy-records.js';
@@ -358,5 +360,31 @@ describe('kuma-dp version and help', () => {
     for (const text of ['--cp-address', 'KUMA_CONTROL_PLANE_BOOTSTRAP_SERVER_URL', '--admin-port', 'KUMA_DATAPLANE_ADMIN_PORT', 'Flags win over environment variables, which win over defaults']) {
       assert.ok(result.stdout.replace(/\s+/g, ' ').includes(text), text);
     }
+  });
+
+  it("asks for help only with --help among kuma-dp's own arguments, so that a run need not render its flags", () => {
+    assert.equal(asksForHelp(['run', '--help']), true);
+    assert.equal(asksForHelp(['run', '--name', 'x', '--help=true']), true);
+    assert.equal(asksForHelp(['run', '--name', 'x']), false);
+    assert.equal(asksForHelp(['run', '--name', 'x', '--', 'app', '--help']), false, "the app's own --help");
+    assert.equal(asksForHelp(['run', '--name', '--help-me']), false);
+  });
+
+  it('lays out no help text on a start: nothing builds the Intl.Segmenter that wide characters need', () => {
+    // Counts the Segmenters the process builds: string-width builds one as it loads (25-45 ms).
+    const count = `data:text/javascript,const S=Intl.Segmenter;Intl.Segmenter=class extends S{constructor(...a){super(...a);process.stdout.write("SEGMENTER\\n")}}`;
+    const cli = (args: string[], env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [`--import=${count}`, agentEntry, ...args], { encoding: 'utf8', env: agentEnv(env), timeout: 30_000 });
+    const version = cli(['version']);
+    assert.equal(version.status, 0, version.stderr);
+    assert.doesNotMatch(version.stdout, /SEGMENTER/);
+    // Past yargs (which then renders the command's help, to keep it) and into the run, where the flag value is refused.
+    const run = cli(['run', '--name', 'x', '--admin-port', 'nope']);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /--admin-port/);
+    assert.doesNotMatch(run.stdout, /SEGMENTER/);
+    // The counter sees a Segmenter when one is built.
+    const probe = spawnSync(process.execPath, [`--import=${count}`, '-e', 'new Intl.Segmenter()'], { encoding: 'utf8' });
+    assert.match(probe.stdout, /SEGMENTER/);
   });
 });

@@ -180,4 +180,22 @@ describe('repeat', () => {
     await stopping;
     assert.deepEqual(clock.pending(), [], 'nothing runs after a stop');
   });
+  it('asks a variable interval after each run, so that a run can change the pace', async () => {
+    const clock = new ManualClock();
+    const runs: number[] = [];
+    let fast = true;
+    const repeating = repeat(clock, () => (fast ? 100 : 1000), async () => {
+      runs.push(clock.now());
+      if (runs.length === 3) fast = false;
+    }, { now: true });
+    await flush();
+    assert.deepEqual(clock.pending(), [100]);
+    await clock.advance(200);
+    assert.deepEqual(runs, [0, 100, 200], 'every 100 ms while fast');
+    assert.deepEqual(clock.pending(), [1000], 'the run that slowed it down set the next interval');
+    await clock.advance(2000);
+    assert.deepEqual(runs, [0, 100, 200, 1200, 2200]);
+    await repeating.stop();
+    assert.deepEqual(clock.pending(), []);
+  });
 });

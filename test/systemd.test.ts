@@ -136,6 +136,28 @@ describe('kuma-dp run under a NOTIFY_SOCKET', () => {
   });
 });
 
+describe('execa, which runs systemd-notify', () => {
+  it('is loaded only by an agent that systemd asks for notifications', async () => {
+    const log = path.join(tempDir(), 'modules');
+    const preload = { NODE_OPTIONS: `--import=${path.join(repoRoot, 'dist', 'test', 'helpers', 'module-log.js')}`, KUMA_DP_TEST_MODULE_LOG: log };
+    const socket = await startNotifySocket();
+    const [plain, notifying] = await Promise.all([
+      startDataplane(['--drain-time', '0s'], preload),
+      startDataplane(['--drain-time', '0s'], { ...preload, NOTIFY_SOCKET: socket.path }),
+    ]);
+    await Promise.all([plain.agent.waitFor('envoy-live', 20_000), notifying.agent.waitFor('envoy-live', 20_000)]);
+    await waitUntil(() => socket.messages().some((m) => m.includes('READY=1')), 10_000, 'READY=1');
+    for (const { agent } of [plain, notifying]) agent.kill('SIGTERM');
+    for (const { agent } of [plain, notifying]) assert.equal((await agent.exited).code, 0);
+    const loaded = (pid: number) =>
+      readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith(`${pid} `)).map((line) => path.basename(line.slice(line.indexOf(' ') + 1)));
+    const execaChunk = (name: string) => /^kuma-dp-execa-\w+\.mjs$/.test(name);
+    assert.ok(loaded(plain.agent.pid).some((name) => /^kuma-dp-single-\w+\.mjs$/.test(name)), 'the log saw the run path of the bundle');
+    assert.deepEqual(loaded(plain.agent.pid).filter(execaChunk), [], 'no NOTIFY_SOCKET: execa never loaded');
+    assert.ok(loaded(notifying.agent.pid).some(execaChunk), 'NOTIFY_SOCKET: execa loaded to send');
+  });
+});
+
 function unitValues(text: string, key: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${key}=`)).map((line) => line.slice(key.length + 1));
 }

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '../logging/logger.js';
-import { ThrottledWarning } from './throttle.js';
+import { Throttle } from '../logging/throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { MessageQueue, PendingMessages, type Block } from './queue.js';
 import type { AccessLogStats } from './stats.js';
@@ -48,13 +48,11 @@ export class Backend {
   private retry?: unknown;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly downWarning: ThrottledWarning;
-  private readonly fullWarning: ThrottledWarning;
+  private readonly warnings: Throttle;
 
   constructor(private readonly options: BackendOptions) {
     this.queue = new MessageQueue(options.stats);
-    this.downWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
-    this.fullWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
+    this.warnings = new Throttle(WARN_INTERVAL_MS, () => options.clock.now());
   }
 
   /** Adds the message `bytes[start, end)`; `service()` sends it, before those bytes are reused. */
@@ -144,7 +142,7 @@ export class Backend {
     if (dropped === 0) return;
     this.options.stats.dropped += dropped;
     const { address, bufferBytes, logger } = this.options;
-    this.fullWarning.warn(logger, { event: 'access-log-lines-dropped', address, droppedLines: dropped, bufferBytes }, 'access-log buffer full: dropped the oldest lines');
+    this.warnings.warn(logger, 'full', { event: 'access-log-lines-dropped', address, droppedLines: dropped, bufferBytes }, 'access-log buffer full: dropped the oldest lines');
   }
 
   private ensureConnection(): void {
@@ -205,7 +203,7 @@ export class Backend {
       this.nextAttemptAt = clock.now() + Math.min(RETRY_BASE_MS * 2 ** (this.failures - 1), RETRY_MAX_MS);
     }
     const fields = { event: 'access-log-backend-down', address, err: failure?.message ?? 'closed by the backend', bufferedLines: this.queue.length };
-    this.downWarning.warn(logger, fields, wasConnected ? 'lost the connection to the access-log backend' : 'cannot connect to the access-log backend');
+    this.warnings.warn(logger, 'down', fields, wasConnected ? 'lost the connection to the access-log backend' : 'cannot connect to the access-log backend');
     this.service();
   }
 

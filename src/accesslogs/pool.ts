@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/logger.js';
-import { ThrottledWarning } from './throttle.js';
+import { Throttle } from '../logging/throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { Backend } from './backend.js';
 import { parseBackendAddress } from './parser.js';
@@ -25,10 +25,10 @@ export class BackendPool {
   private readonly backends = new Map<string, Backend>();
   private readonly touched = new Set<Backend>();
   private uses = 0;
-  private readonly limitWarning: ThrottledWarning;
+  private readonly limitWarning: Throttle;
 
   constructor(private readonly options: PoolOptions) {
-    this.limitWarning = new ThrottledWarning(options.clock, WARN_INTERVAL_MS);
+    this.limitWarning = new Throttle(WARN_INTERVAL_MS, () => options.clock.now());
   }
 
   /**
@@ -90,7 +90,7 @@ export class BackendPool {
     this.backends.delete(address);
     this.touched.delete(backend);
     const droppedLines = backend.close();
-    this.limitWarning.warn(this.options.logger, { event: 'access-log-backend-closed', address, droppedLines, maxBackends: MAX_BACKENDS },
+    this.limitWarning.warn(this.options.logger, 'limit', { event: 'access-log-backend-closed', address, droppedLines, maxBackends: MAX_BACKENDS },
       'too many access-log backends: closed the least recently used');
   }
 }

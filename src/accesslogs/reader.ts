@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { readSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../logging/logger.js';
-import { ThrottledWarning } from './throttle.js';
+import { Throttle } from '../logging/throttle.js';
 import type { Clock } from '../runtime/clock.js';
 import { LineParser } from './parser.js';
 import type { OpenPipe } from './fifo.js';
@@ -20,7 +20,7 @@ export class PipeReader {
   readonly closed: Promise<Error>;
   private readonly socket: net.Socket;
   private readonly splitter: LineSplitter;
-  private readonly badLines: ThrottledWarning;
+  private readonly badLines: Throttle;
   private readonly parser = new LineParser();
   /** The chunk being read, and how much of it holds messages moved to its front. */
   private chunk: Buffer = Buffer.alloc(0);
@@ -36,7 +36,7 @@ export class PipeReader {
     private readonly logger: Logger,
     clock: Clock,
   ) {
-    this.badLines = new ThrottledWarning(clock, BAD_LINE_WARN_INTERVAL_MS);
+    this.badLines = new Throttle(BAD_LINE_WARN_INTERVAL_MS, () => clock.now());
     this.splitter = new LineSplitter(
       (bytes, start, end) => this.line(bytes, start, end),
       () => this.drop('longer than the limit of 1MiB'),
@@ -108,6 +108,6 @@ export class PipeReader {
 
   private drop(why: string): void {
     this.stats.dropped += 1;
-    this.badLines.warn(this.logger, { event: 'access-log-lines-dropped', why }, 'dropped an access-log line');
+    this.badLines.warn(this.logger, 'bad-line', { event: 'access-log-lines-dropped', why }, 'dropped an access-log line');
   }
 }

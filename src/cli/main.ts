@@ -13,7 +13,7 @@ import { UserError } from '../errors.js';
 import { RUN_SETTINGS } from '../config/settings.js';
 import { UNSUPPORTED_SETTINGS } from '../config/unsupported.js';
 import { WAIT_SETTINGS } from '../config/wait-config.js';
-import { flagOption, PRECEDENCE, unsupportedOption } from './options.js';
+import { asksForHelp, flagOption, PRECEDENCE, unsupportedOption } from './options.js';
 
 /** A command line yargs cannot make sense of (an unknown flag, no command): exit 2. */
 class UsageError extends Error {}
@@ -31,15 +31,23 @@ function fail(error: unknown): never {
 const selfDir = path.dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  const args = hideBin(process.argv);
+  // yargs renders a command's whole help once its handler has started (to keep it for a later
+  // showHelp): for `run`'s hundred described flags, 60-90 ms of every start, before Envoy's spawn.
+  // So `run` describes its flags only when help is asked for; otherwise they are hidden (still
+  // known to `.strict()`), and there is next to nothing to render.
+  const described = asksForHelp(args);
+  await yargs(args)
     .scriptName('kuma-dp')
     .parserConfiguration({ 'populate--': true })
     .command(
       'run',
       'Fetch the bootstrap from kuma-cp, start Envoy and supervise it (kuma-dp run [flags] -- <app> [args]: also start an app once the dataplane is ready)',
       (y) => {
-        for (const spec of Object.values(RUN_SETTINGS)) if ('flag' in spec && spec.flag) y.option(spec.flag, flagOption(spec));
-        for (const spec of UNSUPPORTED_SETTINGS) if (spec.flag) y.option(spec.flag, unsupportedOption(spec));
+        const hidden = { hidden: !described };
+        for (const spec of Object.values(RUN_SETTINGS)) if ('flag' in spec && spec.flag) y.option(spec.flag, { ...flagOption(spec), ...hidden });
+        for (const spec of UNSUPPORTED_SETTINGS) if (spec.flag) y.option(spec.flag, { ...unsupportedOption(spec), ...hidden });
+        if (!described) return y;
         const envOnly = Object.values(RUN_SETTINGS)
           .filter((spec) => !spec.flag && spec.env.length > 0)
           .map((spec) => `  ${spec.env.join(', ')}${spec.default === undefined ? '' : ` (default ${spec.default})`}: ${spec.describe}`);

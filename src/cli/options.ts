@@ -26,3 +26,9 @@ export function unsupportedOption(spec: UnsupportedSetting): Options {
     group: "Go kuma-dp's flags this agent does not act on:",
   };
 }
+
+/** Whether the command line asks for help: `--help` among kuma-dp's own arguments, not an app's after `--`. */
+export function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg.startsWith('--help='));
+}

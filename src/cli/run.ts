@@ -65,7 +65,7 @@ export async function run(context: RunContext): Promise<number> {
   const dir = resolveSetting(RUN_SETTINGS.dataplanesDir, context.flags, context.env);
   if (dir !== undefined) return runFleetIn(path.resolve(context.cwd, dir), context, signals);
   const checked = await checkDataplane(context.flags, context);
-  // Envoy answers `--version` while the rest of the agent (execa, pino, yaml) loads: both
+  // Envoy answers `--version` while the rest of the agent (pino, yaml) loads: both
   // take tens of milliseconds, and this way they overlap.
   const [build, { runSingle }] = await Promise.all([inspectBinary(checked.binary), import('../agent/single.js')]);
   return runSingle({ ...checked, build }, { stderrIsTTY: context.stderrIsTTY, signals });

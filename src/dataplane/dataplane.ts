@@ -1,5 +1,5 @@
 // The one place that wires a dataplane: its work dir, its components in start order, and what
-// they share. The modules behind it (execa, pino, yaml) load while `envoy --version` runs
+// they share. The modules behind it (pino, yaml) load while `envoy --version` runs
 // (see cli/run.ts).
 import { accessLogStreamer } from '../accesslogs/component.js';
 import { bindOutboundsComponent } from '../bind-outbounds/component.js';

@@ -1,3 +1,5 @@
+import { realClock } from '../runtime/clock.js';
+import { repeat } from '../runtime/repeat.js';
 import type { EnvoyAdmin } from './admin-client.js';
 
 export interface WatchOptions {
@@ -14,8 +16,6 @@ export interface WatchOptions {
 export function watchEnvoy(admin: EnvoyAdmin, onChange: (live: boolean) => void, options: WatchOptions = {}): () => void {
   const startingMs = options.startingIntervalMs ?? 100;
   const liveMs = options.liveIntervalMs ?? 1000;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   let live = false;
   // The xDS update counters never go back down, so once seen they need not be read again.
   let configured = false;
@@ -29,17 +29,12 @@ export function watchEnvoy(admin: EnvoyAdmin, onChange: (live: boolean) => void,
     } catch {
       now = false;
     }
-    if (stopped) return;
+    if (polling.stopped) return;
     if (now !== live) {
       live = now;
       onChange(live);
     }
-    timer = setTimeout(poll, live ? liveMs : startingMs);
-    timer.unref();
   };
-  void poll();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  const polling = repeat(realClock, () => (live ? liveMs : startingMs), poll, { now: true });
+  return () => void polling.stop();
 }

@@ -1,4 +1,5 @@
 import { formatGoFloat, parseGoFloat } from './go-float.js';
+import { bytesOf, isClean, type PiecedBody } from './content-type.js';
 import { clusterMerge } from './merge.js';
 import type { Metric } from './model.js';
 import { FamilyRevisited, parseText, parseTextStream, type LineObserver } from './text-parse.js';
@@ -57,24 +58,26 @@ class Plan {
   private readonly valueLengths: Int32Array;
 
   /**
-   * The rewrite of a text of the same shape; undefined when its shape (or a value) differs from
-   * what the plan knows. The text is compared with the source in runs: a line whose value is
-   * byte for byte the source's extends the run, and only a value that changed ends one, so an
-   * Envoy whose values mostly stand still costs a few comparisons, not one per line.
+   * Reads text's complete lines from where `reading` stands up to `limit` (at the end of the
+   * text, `final`, also a last line without a newline), adding their values up; marks the reading
+   * failed when the text's shape (or a value) differs from what the plan knows. The text is
+   * compared with the source in runs: a line whose value is byte for byte the source's extends
+   * the run, and only a value that changed ends one, so an Envoy whose values mostly stand still
+   * costs a few comparisons, not one per line.
    */
-  apply(text: Buffer, take: Take): Buffer | undefined {
+  read(text: Buffer, limit: number, final: boolean, reading: Reading): void {
     const source = this.source;
-    const values = new Float64Array(this.slotCount);
+    const values = reading.values;
     const count = this.prefixLengths.length;
-    let start = 0;
-    let line = 0;
-    // text[runText, start) is still to be compared with source from runSource on.
-    let runText = 0;
-    let runSource = 0;
-    while (start < text.length) {
-      if (line >= count) return undefined;
+    let { start, line, runText, runSource } = reading;
+    const fail = () => void (reading.failed = true);
+    while (start < limit && !reading.failed) {
+      if (line >= count) return fail();
       const length = this.prefixLengths[line]!;
-      if (start + length > text.length) return undefined;
+      if (start + length > limit) {
+        if (final) fail();
+        break;
+      }
       const mode = this.modes[line]!;
       const valueStart = start + length;
       const sourceValueStart = this.prefixStarts[line]! + length;
@@ -84,42 +87,51 @@ class Plan {
       let integer = 0;
       let digits = true;
       let same = true;
-      for (; end < text.length; end++) {
+      for (; end < limit; end++) {
         const c = text[end]!;
         if (c === 10) break;
         if (c >= 48 && c <= 57) integer = integer * 10 + (c - 48);
         else digits = false;
         if (source[sourceValueStart + end - valueStart] !== c) same = false;
       }
+      // The rest of the line is still to come.
+      if (end === limit && !final) break;
       if (end - valueStart !== sourceValueLength) same = false;
       if (mode === Mode.Line) {
-        if (end !== valueStart) return undefined;
+        if (end !== valueStart) return fail();
       } else {
         // A blank in the value (a timestamp) makes it no number: the shape changed.
         const value = digits && end > valueStart && end - valueStart <= 15 ? integer : parseGoFloat(text.toString('latin1', valueStart, end));
-        if (value === undefined || (mode === Mode.NonNegative && value < 0)) return undefined;
+        if (value === undefined || (mode === Mode.NonNegative && value < 0)) return fail();
         const slot = this.lineSlots[line]!;
         if (slot >= 0) values[slot] += mode === Mode.Truncated ? Math.trunc(value) : value;
       }
       if (!same) {
-        if (text.compare(source, runSource, sourceValueStart, runText, valueStart) !== 0) return undefined;
+        if (text.compare(source, runSource, sourceValueStart, runText, valueStart) !== 0) return fail();
         runText = end;
         runSource = sourceValueStart + sourceValueLength;
       }
       line++;
       start = end + 1;
     }
-    if (line !== count || text.compare(source, runSource, source.length, runText, text.length) !== 0) return undefined;
-    return this.render(values, take);
+    Object.assign(reading, { start, line, runText, runSource });
+    if (final && !reading.failed && (line !== count || text.compare(source, runSource, source.length, runText, text.length) !== 0)) fail();
   }
 
+  reading(): Reading {
+    return { values: new Float64Array(this.slotCount), start: 0, line: 0, runText: 0, runSource: 0, failed: false };
+  }
 
-  /** The answer, written straight into one buffer: no string of it is ever made. */
-  render(values: Float64Array, take: Take): Buffer {
+  /**
+   * The answer, written straight into one buffer (no string of it is ever made); with `emit`, told
+   * of it piece by piece as it is written, so that the first pieces can go out meanwhile.
+   */
+  render(values: Float64Array, take: Take, emit?: (piece: Buffer) => void): Buffer {
     const segments = this.segments;
     const starts = this.segmentStarts;
     const out = take(segments.length + this.slots.length * MAX_NUMBER_BYTES);
     let at = 0;
+    let emitted = 0;
     for (let k = 0; k <= this.slots.length; k++) {
       const from = starts[k]!;
       const to = starts[k + 1]!;
@@ -127,10 +139,37 @@ class Plan {
       if (to - from > 64) at += segments.copy(out, at, from, to);
       else for (let i = from; i < to; i++) out[at++] = segments[i]!;
       if (k < this.slots.length) at = writeNumber(out, at, values[this.slots[k]!]!);
+      if (emit && at - emitted >= PIECE_BYTES) {
+        emit(out.subarray(emitted, at));
+        emitted = at;
+      }
     }
+    if (emit && at > emitted) emit(out.subarray(emitted, at));
     return out.subarray(0, at);
   }
+
+  /**
+   * Whether every answer of this plan is a clean body (see PiecedBody): the first is (compile sets
+   * this), and only the numbers change from one answer to the next, none of them empty or with a blank.
+   */
+  clean = false;
 }
+
+/** How far a plan has read one text. */
+interface Reading {
+  readonly values: Float64Array;
+  /** Where the next line starts. */
+  start: number;
+  line: number;
+  /** text[runText, start) is still to be compared with the source from runSource on. */
+  runText: number;
+  runSource: number;
+  /** The text's shape (or a value) is not the plan's. */
+  failed: boolean;
+}
+
+/** About what a socket takes in one write. */
+const PIECE_BYTES = 64 * 1024;
 
 /** Where a rewrite's answer is written: a buffer of at least `size` bytes. */
 export type Take = (size: number) => Buffer;
@@ -244,27 +283,55 @@ function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>, take: T
     Int32Array.from(slots),
     values.length,
   );
-  return { bytes: plan.render(Float64Array.from(values), take), ...(plannable && { plan }) };
+  const bytes = plan.render(Float64Array.from(values), take);
+  plan.clean = isClean(bytes);
+  return { bytes, ...(plannable && { plan }) };
+}
+
+/** One Envoy's text read as it arrives, then rewritten. */
+export interface EnvoyReading {
+  /** The text's first `length` bytes are in `text` (the same buffer each time, or a larger copy of it). */
+  progress(text: Buffer, length: number): void;
+  /**
+   * The whole text is in: its rewrite, as bytes or, when the compiled rewrite applies, as a body
+   * written when the answer goes out. Throws on a text the rewrite refuses.
+   */
+  finish(text: Buffer, take: Take): Buffer | PiecedBody;
 }
 
 /**
  * Kuma's rewrite of one Envoy's text, scrape after scrape: the first text (and any whose shape
- * changed) is parsed, merged and written in full, later ones only have their values read (a
- * scrape of an Envoy with ten thousand series then costs a fraction). The plan holds the last
- * text's line starts, about the size of the text.
+ * changed) is parsed, merged and written in full, later ones only have their values read, as
+ * they arrive (a scrape of an Envoy with ten thousand series then costs a fraction). The plan
+ * holds a copy of the last full text, and the answer's text between the numbers.
  */
 export class EnvoyRewriter {
   private last?: { plan: Plan; clusters: ReadonlySet<string> };
 
-  /** The rewrite of text, written into a buffer from `take` (by default a new one); text may be reused once this returns. */
+  reading(bootstrapClusters: ReadonlySet<string>): EnvoyReading {
+    const plan = this.last?.clusters === bootstrapClusters ? this.last.plan : undefined;
+    const reading = plan?.reading();
+    return {
+      progress: (text, length) => {
+        if (plan && !reading!.failed) plan.read(text, length, false, reading!);
+      },
+      finish: (text, take) => {
+        if (plan && !reading!.failed) plan.read(text, text.length, true, reading!);
+        if (plan && !reading!.failed) {
+          const values = reading!.values;
+          return plan.clean ? { write: (emit: (piece: Buffer) => void) => void plan.render(values, take, emit) } : plan.render(values, take);
+        }
+        if (this.last?.plan === plan) this.last = undefined;
+        const compiled = compile(text, bootstrapClusters, take);
+        if (compiled.plan) this.last = { plan: compiled.plan, clusters: bootstrapClusters };
+        return compiled.bytes;
+      },
+    };
+  }
+
+  /** The rewrite of a whole text, as bytes (by default in a new buffer); text may be reused once this returns. */
   rewrite(text: Buffer, bootstrapClusters: ReadonlySet<string>, take: Take = allocate): Buffer {
-    if (this.last?.clusters === bootstrapClusters) {
-      const bytes = this.last.plan.apply(text, take);
-      if (bytes) return bytes;
-    }
-    this.last = undefined;
-    const { bytes, plan } = compile(text, bootstrapClusters, take);
-    if (plan) this.last = { plan, clusters: bootstrapClusters };
-    return bytes;
+    const rewritten = this.reading(bootstrapClusters).finish(text, take);
+    return Buffer.isBuffer(rewritten) ? rewritten : bytesOf([rewritten]);
   }
 }

@@ -1,12 +1,15 @@
 import type { Lease } from './buffer-pool.js';
-import { CONTENT_TYPES, joinParts, selectFormat, type SourceFormat } from './content-type.js';
+import { CONTENT_TYPES, joinParts, selectFormat, type PiecedBody, type SourceFormat } from './content-type.js';
 import type { Family } from './model.js';
 import type { Scraped, ScrapeTarget } from './scraper.js';
 import { parseText } from './text-parse.js';
 import { writeFamily } from './text-write.js';
 import { EnvoyRewriter } from './rewrite-plan.js';
 
-export type Fetch = (target: ScrapeTarget) => Promise<Scraped>;
+/** Told, as a body arrives, that its first `length` bytes are in `text` (the same buffer each time, or a larger copy). */
+export type Progress = (text: Buffer, length: number) => void;
+
+export type Fetch = (target: ScrapeTarget, progress?: Progress) => Promise<Scraped>;
 
 export interface Sources {
   readonly applications: readonly ScrapeTarget[];
@@ -19,12 +22,12 @@ export interface Sources {
   readonly failed: (target: ScrapeTarget, error: Error) => void;
 }
 
-/** Fetches every source at once; a failed one is reported and left out. */
-async function fetchAll(sources: Sources): Promise<Array<{ target: ScrapeTarget; scraped: Scraped }>> {
+/** Fetches every source at once (Envoy's body read as it arrives, with `envoyProgress`); a failed one is reported and left out. */
+async function fetchAll(sources: Sources, envoyProgress?: Progress): Promise<Array<{ target: ScrapeTarget; scraped: Scraped }>> {
   const targets = [...sources.applications, ...(sources.envoy ? [sources.envoy] : [])];
   const results = await Promise.all(
     targets.map((target) =>
-      sources.fetch(target).then(
+      sources.fetch(target, target === sources.envoy ? envoyProgress : undefined).then(
         (scraped) => ({ target, scraped }),
         (error: Error) => {
           sources.failed(target, error);
@@ -46,8 +49,8 @@ async function fetchAll(sources: Sources): Promise<Array<{ target: ScrapeTarget;
  * made once the requests to the sources are on their way (Node sends them on the next tick), not
  * before, so that the sources work meanwhile.
  */
-async function fetchWithOwn(sources: Sources): Promise<[Awaited<ReturnType<typeof fetchAll>>, string | undefined]> {
-  const answers = fetchAll(sources);
+async function fetchWithOwn(sources: Sources, envoyProgress?: Progress): Promise<[Awaited<ReturnType<typeof fetchAll>>, string | undefined]> {
+  const answers = fetchAll(sources, envoyProgress);
   await new Promise((resolve) => setImmediate(resolve));
   return Promise.all([answers, sources.own?.()]);
 }
@@ -55,23 +58,26 @@ async function fetchWithOwn(sources: Sources): Promise<[Awaited<ReturnType<typeo
 /**
  * The merged scrape (any path but `/meshmetric`): the applications' bodies as they came, Envoy's
  * with Kuma's rewrite, then the agent's own metrics, joined as Kuma joins them, in the best
- * format any source answered in; the answer is the pieces to write one after another. With a
- * lease, Envoy's rewrite is written into one of its buffers.
+ * format any source answered in. The answer is the pieces to write one after another; Envoy's
+ * values are read as its text arrives, and its rewrite is written (into the lease's buffers, when
+ * there is one) as the answer goes out.
  */
 export async function mergedScrape(
   sources: Sources,
   bootstrapClusters: ReadonlySet<string>,
   rewriter = new EnvoyRewriter(),
   lease?: Lease,
-): Promise<{ parts: Buffer[]; contentType: string }> {
-  const [answers, own] = await fetchWithOwn(sources);
-  const bodies: Array<string | Buffer> = [];
+): Promise<{ parts: Array<Buffer | PiecedBody>; contentType: string }> {
+  const reading = sources.envoy && rewriter.reading(bootstrapClusters);
+  const [answers, own] = await fetchWithOwn(sources, reading?.progress);
+  const take = lease ? (size: number) => lease.take(size) : (size: number) => Buffer.allocUnsafe(size);
+  const bodies: Array<string | Buffer | PiecedBody> = [];
   const formats: SourceFormat[] = [];
   for (const { target, scraped } of answers) {
-    let body = scraped.body;
+    let body: Buffer | PiecedBody = scraped.body;
     if (target === sources.envoy) {
       try {
-        body = rewriter.rewrite(body, bootstrapClusters, lease && ((size) => lease.take(size)));
+        body = reading!.finish(scraped.body, take);
       } catch (error) {
         sources.failed(target, error as Error);
         continue;

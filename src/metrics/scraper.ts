@@ -52,9 +52,16 @@ export class Scraper {
 
   /**
    * GETs the target within timeoutMs; throws a ScrapeError for a failure or an answer other than
-   * 200. With a lease, the body is read into one of its buffers (valid until the lease is released).
+   * 200. With a lease, the body is read into one of its buffers (valid until the lease is
+   * released); `progress` is told of it as it arrives.
    */
-  async scrape(target: ScrapeTarget, headers: Readonly<Record<string, string>>, timeoutMs: number, lease?: Lease): Promise<Scraped> {
+  async scrape(
+    target: ScrapeTarget,
+    headers: Readonly<Record<string, string>>,
+    timeoutMs: number,
+    lease?: Lease,
+    progress?: (text: Buffer, length: number) => void,
+  ): Promise<Scraped> {
     const signal = AbortSignal.timeout(timeoutMs);
     let answer: HttpAnswer;
     try {
@@ -73,7 +80,8 @@ export class Scraper {
       // Not by query: a scraper's queries are not to grow the map.
       const key = `${target.socketPath ?? ''} ${target.url.split('?')[0]}`;
       const sizeHint = Number(answer.headers['content-length']) || this.lastSizes.get(key) || 0;
-      const body = await readAll(answer.body, this.maxBodyBytes, lease ? (size) => lease.take(Math.max(size, sizeHint)) : undefined);
+      const take = lease ? (size: number) => lease.take(Math.max(size, sizeHint)) : progress && ((size: number) => Buffer.allocUnsafe(Math.max(size, sizeHint)));
+      const body = await readAll(answer.body, this.maxBodyBytes, take, progress);
       this.lastSizes.set(key, body.length);
       return { body, format: responseFormat(contentType) };
     } catch (error) {
@@ -116,9 +124,10 @@ async function readUpTo(body: AsyncIterable<Buffer>, limit: number): Promise<Buf
 
 /**
  * A whole body, at most `limit` bytes (past that, an error). With `take`, read into a buffer it
- * gives (a larger one when the body outgrows it), else joined from the chunks.
+ * gives (a larger one when the body outgrows it), `progress` told after each chunk; else joined
+ * from the chunks.
  */
-async function readAll(body: AsyncIterable<Buffer>, limit: number, take?: (size: number) => Buffer): Promise<Buffer> {
+async function readAll(body: AsyncIterable<Buffer>, limit: number, take?: (size: number) => Buffer, progress?: (text: Buffer, length: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let into = take?.(0);
   let size = 0;
@@ -132,6 +141,7 @@ async function readAll(body: AsyncIterable<Buffer>, limit: number, take?: (size:
         into = larger;
       }
       chunk.copy(into, size);
+      progress?.(into, size + chunk.length);
     }
     size += chunk.length;
   }

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Readiness } from '../runtime/readiness.js';
@@ -28,9 +27,13 @@ export type Send = (assignments: readonly string[]) => Promise<void>;
  * `NotifyAccess=all`; `--pid` names the agent as the service's main process, and the default
  * blocking mode waits until systemd has read the message, so it is never attributed to a
  * process that is already gone.
+ *
+ * execa is imported on the first message, not with this module: an agent that systemd does not
+ * ask for notifications (no NOTIFY_SOCKET) never loads it (a few MB of idle RSS; see README).
  */
 export function systemdNotifySender(binary: string, socket: string, pid: number): Send {
   return async (assignments) => {
+    const { execa } = await import('execa');
     await execa(binary, [`--pid=${pid}`, ...assignments], {
       env: { NOTIFY_SOCKET: socket },
       extendEnv: false,

@@ -8,21 +8,23 @@ export interface Repeating {
 }
 
 /**
- * Runs `work` every `intervalMs`, each run starting an interval after the last one ended, so runs
+ * Runs `work` every `interval`, each run starting an interval after the last one ended, so runs
  * never overlap however slow the peer is. `work` must not reject: it handles its own failures.
+ * A function as `interval` is asked after each run, so that the run can change the pace.
  */
-export function repeat(clock: Clock, intervalMs: number, work: () => Promise<void>, options: { readonly now?: boolean } = {}): Repeating {
+export function repeat(clock: Clock, interval: number | (() => number), work: () => Promise<void>, options: { readonly now?: boolean } = {}): Repeating {
+  const intervalMs = typeof interval === 'number' ? () => interval : interval;
   let stopped = false;
   let timer: unknown;
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     // In a microtask: `work` may ask the returned handle whether it was stopped.
     running = Promise.resolve().then(work).then(() => {
-      if (!stopped) timer = clock.setTimeout(run, intervalMs);
+      if (!stopped) timer = clock.setTimeout(run, intervalMs());
     });
   };
   if (options.now) run();
-  else timer = clock.setTimeout(run, intervalMs);
+  else timer = clock.setTimeout(run, intervalMs());
   return {
     get stopped() {
       return stopped;
