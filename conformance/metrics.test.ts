@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { bytesOf, joinParts, responseFormat, selectFormat } from '../src/metrics/content-type.js';
+import { joinParts, responseFormat, selectFormat } from '../src/metrics/content-type.js';
 import { mergeClusters, unsplitClusterName } from '../src/metrics/merge.js';
 import type { Family, Metric } from '../src/metrics/model.js';
 import { profileFilter, type SidecarProfiles } from '../src/metrics/profiles.js';
@@ -101,9 +101,9 @@ describe('B. the hijacker helpers (server_test.go)', () => {
     it(`${version}: assembles bodies byte for byte`, () => {
       const om = read('head', TESTDATA, 'openmetrics_0_1_1.in');
       const counter = expected(version, 'counter.out');
-      assert.equal(bytesOf(joinParts([om, counter], 'openmetrics-0.0.1')).toString(), expected(version, 'openmetrics_0_0_1-counter.out'));
-      assert.equal(bytesOf(joinParts([om, om, counter], 'openmetrics-0.0.1')).toString(), expected(version, 'multi-openmetrics-counter.out'));
-      assert.equal(bytesOf(joinParts([read('head', TESTDATA, 'prom-text.in'), counter], 'text')).toString(), expected(version, 'prom-text-counter.out'));
+      assert.equal(Buffer.concat(joinParts([om, counter], 'openmetrics-0.0.1')).toString(), expected(version, 'openmetrics_0_0_1-counter.out'));
+      assert.equal(Buffer.concat(joinParts([om, om, counter], 'openmetrics-0.0.1')).toString(), expected(version, 'multi-openmetrics-counter.out'));
+      assert.equal(Buffer.concat(joinParts([read('head', TESTDATA, 'prom-text.in'), counter], 'text')).toString(), expected(version, 'prom-text-counter.out'));
     });
   }
 });

@@ -90,6 +90,8 @@ async function main(): Promise<void> {
 
     progress(`figure 10: ${SCRAPES} merged scrapes of an Envoy with ${SCRAPE_SERIES} more series, and as many direct fetches`);
     const scrape = await scrapeRun(cp.url, SCRAPE_SERIES, SCRAPES);
+    progress(`figure 10b: the same with every one of those series changing between two answers`);
+    const churning = await scrapeRun(cp.url, SCRAPE_SERIES, SCRAPES, true);
     progress(`figure 2m: ${RUNS} idle agents with the metrics parts and ${RUNS} with --no-metrics, ${SETTLE_MS / 1000}s`);
     const metricsIdle = await metricsIdleRuns(cp.url, RUNS, SETTLE_MS);
     const withMetrics = metricsIdle.map((run) => run.withMetricsRssBytes / MB);
@@ -174,7 +176,9 @@ async function main(): Promise<void> {
 
     figures.push(
       ratioFigure('10', `Merged scrape, Envoy with ${scrape.series} series`, 'ms', scrape.mergedMs, scrape.directMs, "Envoy's text fetched directly", 2,
-        "GET /metrics on the metrics socket (Envoy's text fetched, parsed, rewritten, joined with kuma-dp's own) against GET /stats?format=prometheus on the fake Envoy, in turn"),
+        "GET /metrics on the metrics socket (Envoy's text fetched, parsed, rewritten, joined with kuma-dp's own) against GET /stats?format=prometheus on the fake Envoy, in turn; the fake's values stand still between answers"),
+      ratioFigure('10b', '… every series changing between answers', 'ms', churning.mergedMs, churning.directMs, "Envoy's text fetched directly", 2,
+        'the same, with every counter of the extra series grown by one from one answer to the next (a busy Envoy)'),
     );
     const rendered = table(figures);
     process.stdout.write(`\n${rendered}\n\n`);

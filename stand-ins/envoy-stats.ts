@@ -102,15 +102,22 @@ export function statTag(name: string): string {
 export class EnvoyStats {
   private readonly cache = new Map<string, Map<string, FamilyText>>();
 
+  /** Answers given: with churn, every extra cluster's counters have grown by one per answer. */
+  private answers = 0;
+
   constructor(
     private readonly clusters: readonly StatsCluster[],
     private readonly extra: readonly StatsCluster[] = [],
+    private readonly churn = false,
   ) {}
 
   render(server: ServerState, options: StatsOptions): string {
     const key = String(options.usedOnly);
     let extra = this.cache.get(key);
-    if (!extra) {
+    if (this.churn) {
+      const grown = ++this.answers;
+      extra = clusterFamilies(this.extra.map((c) => ({ ...c, requests: c.requests + grown, connections: c.connections + grown })), options.usedOnly);
+    } else if (!extra) {
       extra = clusterFamilies(this.extra, options.usedOnly);
       this.cache.set(key, extra);
     }

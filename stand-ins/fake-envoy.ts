@@ -427,10 +427,10 @@ const getHandlers: Record<string, (query: URLSearchParams) => Reply> = {
 let envoyStats: EnvoyStats | undefined;
 
 function prometheus(query: URLSearchParams): Reply {
-  envoyStats ??= new EnvoyStats(
-    [...staticNames('clusters').map((name) => ({ name, requests: 1, connections: 1 })), ...MESH_CLUSTERS],
-    syntheticClusters(readScenario(scenarioPath).stats?.series ?? 0),
-  );
+  if (!envoyStats) {
+    const { series = 0, churn = false } = readScenario(scenarioPath).stats ?? {};
+    envoyStats = new EnvoyStats([...staticNames('clusters').map((name) => ({ name, requests: 1, connections: 1 })), ...MESH_CLUSTERS], syntheticClusters(series), churn);
+  }
   const server = {
     live: initState === 'LIVE',
     state: stateGauge[serverState()],

@@ -37,7 +37,11 @@ export interface Scenario {
    */
   readonly dynamicConfig?: Readonly<Record<string, unknown>>;
   /** About this many more series on /stats?format=prometheus (split clusters of a large mesh). */
-  readonly stats?: { readonly series?: number };
+  readonly stats?: {
+    readonly series?: number;
+    /** Every one of those series changes between two answers (counters grow), as on a busy Envoy. */
+    readonly churn?: boolean;
+  };
 }
 
 export function readScenario(path: string | undefined): Scenario {

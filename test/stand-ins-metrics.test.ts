@@ -51,6 +51,18 @@ describe("the fake Envoy's Prometheus stats", () => {
     assert.ok(big - base >= 10_000 && big - base < 10_000 + SERIES_PER_CLUSTER, `${big - base} more series`);
     assert.ok(syntheticClusters(100).every((cluster) => /-[0-9a-f]{16}$/.test(cluster.name)));
   });
+
+  it('change every value of those series from one answer to the next with churn, and none without', () => {
+    const options = { textReadouts: false, usedOnly: false };
+    const extra = (text: string) => sampleLines(text).filter((line) => line.includes('svc-'));
+    const still = new EnvoyStats(MESH_CLUSTERS, syntheticClusters(100));
+    assert.deepEqual(extra(still.render(server, options)), extra(still.render(server, options)));
+    const churning = new EnvoyStats(MESH_CLUSTERS, syntheticClusters(100), true);
+    const [first, second] = [extra(churning.render(server, options)), extra(churning.render(server, options))];
+    assert.equal(first.length, second.length);
+    const counters = first.filter((line) => line.startsWith('envoy_cluster_upstream_rq_total'));
+    assert.ok(counters.length > 0 && counters.every((line) => !second.includes(line)), 'every request counter moved');
+  });
 });
 
 describe("the fake Envoy's dynamic configuration socket", () => {

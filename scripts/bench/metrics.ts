@@ -43,11 +43,12 @@ export interface ScrapeRun {
 /**
  * Figure 10: an agent whose (fake) Envoy has about `series` more series; scrapes over the metrics
  * socket against direct fetches of Envoy's `/stats?format=prometheus&text_readouts=`, taken in
- * turn after a warm-up, so that both see the same machine load.
+ * turn after a warm-up, so that both see the same machine load. With `churn` (10b), every one of
+ * those series changes from one answer to the next.
  */
-export async function scrapeRun(cpUrl: string, series: number, scrapes: number): Promise<ScrapeRun> {
+export async function scrapeRun(cpUrl: string, series: number, scrapes: number, churn = false): Promise<ScrapeRun> {
   const scenario = path.join(tempDir('kuma-dp-bench-scenario-'), 'scenario.json');
-  writeScenario(scenario, { stats: { series } });
+  writeScenario(scenario, { stats: { series, churn } });
   const adminPort = await freePort();
   const agent = new BenchAgent({ name: `bench-metrics-${process.pid}-${++serial}`, cpUrl, adminPort, env: { FAKE_ENVOY_SCENARIO: scenario } });
   try {

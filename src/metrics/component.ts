@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { Throttle } from '../logging/throttle.js';
 import { realClock, type Clock } from '../runtime/clock.js';
 import type { Component } from '../runtime/component.js';
-import { CONTENT_TYPES, type PiecedBody } from './content-type.js';
+import { CONTENT_TYPES } from './content-type.js';
 import { KNOWN_BOOTSTRAP_CLUSTERS } from './merge.js';
 import type { MeshMetricConfig } from './mesh-metric-config.js';
 import type { Family } from './model.js';
@@ -124,14 +124,10 @@ class ScrapeHandler {
       const url = new URL(req.url ?? '/', 'http://metrics');
       const timeoutMs = scrapeTimeoutMs(header(req, 'x-prometheus-scrape-timeout-seconds'));
       const { parts, contentType } = url.pathname.startsWith(MESH_METRIC_PATH) ? await this.meshMetric(timeoutMs) : await this.merged(req, url, timeoutMs, lease);
-      // Envoy's rewrite is written as it goes out, its length unknown until then: chunked.
-      const length = parts.every((part) => Buffer.isBuffer(part)) ? parts.reduce((sum, part) => sum + part.length, 0) : undefined;
-      res.writeHead(200, { 'content-type': contentType, ...(length !== undefined && { 'content-length': length }) });
+      res.writeHead(200, { 'content-type': contentType, 'content-length': parts.reduce((sum, part) => sum + part.length, 0) });
       if (req.method !== 'HEAD') {
-        for (const part of parts) {
-          if (Buffer.isBuffer(part)) res.write(part);
-          else part.write((piece) => res.write(piece));
-        }
+        res.cork();
+        for (const part of parts) res.write(part);
       }
       res.end();
     } finally {
@@ -156,7 +152,7 @@ class ScrapeHandler {
     };
   }
 
-  private async merged(req: IncomingMessage, url: URL, timeoutMs: number, lease: Lease): Promise<{ parts: Array<Buffer | PiecedBody>; contentType: string }> {
+  private async merged(req: IncomingMessage, url: URL, timeoutMs: number, lease: Lease): Promise<{ parts: Buffer[]; contentType: string }> {
     const headers: Record<string, string> = {};
     for (const name of PASSED_HEADERS) {
       const value = header(req, name);

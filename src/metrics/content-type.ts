@@ -74,37 +74,7 @@ export function selectFormat(formats: Iterable<SourceFormat>): TextFormat {
 const EOF_MARKER = Buffer.from('# EOF');
 const NEWLINE = Buffer.from('\n');
 const NEWLINE_EOF = Buffer.from('\n# EOF\n');
-const EOF_LINE = Buffer.from('# EOF\n');
 const LF = 10;
-
-/** Go's ASCII white space; the end of a body counts as one. */
-const isSpace = (byte: number | undefined) => byte === undefined || byte === 32 || (byte >= 9 && byte <= 13);
-
-/**
- * A body written piece by piece as the answer goes out (Envoy's rewrite, while the first pieces
- * are on their way): clean, that is not empty, starting with no blank, holding no empty line and
- * ending with one newline after something else than a blank, so that it joins the others as it is.
- */
-export interface PiecedBody {
-  write(emit: (piece: Buffer) => void): void;
-}
-
-/** Whether a body joins the others as it is (see PiecedBody). */
-export function isClean(body: Buffer): boolean {
-  return !isSpace(body[0]) && body.at(-1) === LF && !isSpace(body.at(-2)) && !body.includes('\n\n');
-}
-
-const isPieced = (body: string | Buffer | PiecedBody): body is PiecedBody => typeof body !== 'string' && !Buffer.isBuffer(body);
-
-/** Bodies and pieced bodies as one buffer. */
-export function bytesOf(parts: ReadonlyArray<Buffer | PiecedBody>): Buffer {
-  const pieces: Buffer[] = [];
-  for (const part of parts) {
-    if (Buffer.isBuffer(part)) pieces.push(part);
-    else part.write((piece) => pieces.push(piece));
-  }
-  return Buffer.concat(pieces);
-}
 
 function trimTrailingNewlines(body: Buffer): Buffer {
   let end = body.length;
@@ -114,10 +84,11 @@ function trimTrailingNewlines(body: Buffer): Buffer {
 
 /** Go's bytes.TrimSpace for ASCII white space. */
 function trimSpace(body: Buffer): Buffer {
+  const space = (byte: number) => byte === 32 || (byte >= 9 && byte <= 13);
   let start = 0;
   let end = body.length;
-  while (start < end && isSpace(body[start])) start++;
-  while (end > start && isSpace(body[end - 1])) end--;
+  while (start < end && space(body[start]!)) start++;
+  while (end > start && space(body[end - 1]!)) end--;
   return body.subarray(start, end);
 }
 
@@ -131,40 +102,30 @@ function collapseNewlines(body: Buffer): Buffer {
   return body.subarray(0, to);
 }
 
-/** A body without its trailing newlines and `# EOF`, runs of newlines inside it collapsed. */
-function trimBody(body: string | Buffer): Buffer {
-  let part = trimTrailingNewlines(typeof body === 'string' ? Buffer.from(body) : body);
-  if (part.subarray(part.length - EOF_MARKER.length).equals(EOF_MARKER)) part = trimTrailingNewlines(part.subarray(0, part.length - EOF_MARKER.length));
-  // Runs inside one body (prom-client's blank line after each family) collapse in a copy of that body alone.
-  return part.includes('\n\n') ? collapseNewlines(Buffer.from(part)) : part;
-}
-
 /**
  * Kuma's processMetrics: each body without its trailing `# EOF`, joined, runs of newlines
  * collapsed, trimmed, one newline at the end, and one `# EOF` line for OpenMetrics. In bytes, and
  * as the pieces to write one after another: an Envoy's megabytes of text are never copied into a
  * joined whole, nor turned back into a string.
  */
-export function joinParts(bodies: ReadonlyArray<string | Buffer | PiecedBody>, format: TextFormat): Array<Buffer | PiecedBody> {
-  const trimmed = bodies.map((body) => (isPieced(body) ? body : trimBody(body)));
-  const first = trimmed[0];
-  const last = trimmed.at(-1);
-  // The usual case: no run of newlines crosses two bodies and nothing to trim at either end.
-  const joinsAsItIs =
-    trimmed.every((part, i) => isPieced(part) || (part.length > 0 && (i === 0 || part[0] !== LF))) &&
-    first !== undefined &&
-    (isPieced(first) || !isSpace(first[0])) &&
-    (isPieced(last!) || !isSpace(last!.at(-1)));
-  if (!joinsAsItIs) {
-    const parts = trimmed.flatMap((part) => [isPieced(part) ? trimTrailingNewlines(bytesOf([part])) : part, NEWLINE]);
-    let joined: Buffer = Buffer.concat(parts);
-    if (joined.includes('\n\n')) joined = collapseNewlines(joined);
-    return [trimSpace(joined), format === 'text' ? NEWLINE : NEWLINE_EOF];
+export function joinParts(bodies: ReadonlyArray<string | Buffer>, format: TextFormat): Buffer[] {
+  const parts: Buffer[] = [];
+  for (const body of bodies) {
+    let part = trimTrailingNewlines(typeof body === 'string' ? Buffer.from(body) : body);
+    if (part.subarray(part.length - EOF_MARKER.length).equals(EOF_MARKER)) part = trimTrailingNewlines(part.subarray(0, part.length - EOF_MARKER.length));
+    // Runs inside one body (prom-client's blank line after each family) collapse in a copy of that body alone.
+    if (part.includes('\n\n')) part = collapseNewlines(Buffer.from(part));
+    parts.push(part, NEWLINE);
   }
-  // A pieced body brings its own newline.
-  const parts = trimmed.flatMap((part): Array<Buffer | PiecedBody> => (isPieced(part) ? [part] : [part, NEWLINE]));
-  if (isPieced(last!)) {
-    if (format !== 'text') parts.push(EOF_LINE);
-  } else parts[parts.length - 1] = format === 'text' ? NEWLINE : NEWLINE_EOF;
-  return parts;
+  const tail = format === 'text' ? NEWLINE : NEWLINE_EOF;
+  // The usual case (an Envoy's megabyte among them): no run crosses two bodies and nothing to trim.
+  const space = (byte: number | undefined) => byte === undefined || byte === 32 || (byte >= 9 && byte <= 13);
+  const bodyParts = parts.filter((_, i) => i % 2 === 0);
+  if (bodyParts.every((part, i) => part.length > 0 && (i === 0 || part[0] !== LF)) && !space(bodyParts[0]?.[0]) && !space(bodyParts.at(-1)?.at(-1))) {
+    parts[parts.length - 1] = tail;
+    return parts;
+  }
+  let joined: Buffer = Buffer.concat(parts);
+  if (joined.includes('\n\n')) joined = collapseNewlines(joined);
+  return [trimSpace(joined), tail];
 }

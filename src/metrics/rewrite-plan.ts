@@ -1,5 +1,4 @@
 import { formatGoFloat, parseGoFloat } from './go-float.js';
-import { bytesOf, isClean, type PiecedBody } from './content-type.js';
 import { clusterMerge } from './merge.js';
 import type { Metric } from './model.js';
 import { FamilyRevisited, parseText, parseTextStream, type LineObserver } from './text-parse.js';
@@ -122,37 +121,51 @@ class Plan {
     return { values: new Float64Array(this.slotCount), start: 0, line: 0, runText: 0, runSource: 0, failed: false };
   }
 
+  /** The last answer: its numbers, its bytes (a copy of the plan's own) and where each of its segments starts in them. */
+  private last?: { values: Float64Array; bytes: Buffer; length: number; starts: Int32Array };
+
   /**
-   * The answer, written straight into one buffer (no string of it is ever made); with `emit`, told
-   * of it piece by piece as it is written, so that the first pieces can go out meanwhile.
+   * The answer, written straight into one buffer: no string of it is ever made. A run of numbers
+   * that stand still since the last answer is copied from it with their text, in one go, so that
+   * an answer costs about what changed in it.
    */
-  render(values: Float64Array, take: Take, emit?: (piece: Buffer) => void): Buffer {
+  render(values: Float64Array, take: Take): Buffer {
     const segments = this.segments;
-    const starts = this.segmentStarts;
-    const out = take(segments.length + this.slots.length * MAX_NUMBER_BYTES);
+    const segmentStarts = this.segmentStarts;
+    const slots = this.slots;
+    const count = slots.length;
+    const out = take(segments.length + count * MAX_NUMBER_BYTES);
+    const last = this.last;
+    const starts = new Int32Array(count + 1);
     let at = 0;
-    let emitted = 0;
-    for (let k = 0; k <= this.slots.length; k++) {
-      const from = starts[k]!;
-      const to = starts[k + 1]!;
+    // The first of a run of numbers (the last segment counts as one) unchanged since the last answer.
+    let run = -1;
+    const copyRun = (to: number, end: number) => {
+      const from = last!.starts[run]!;
+      for (let k = run; k < to; k++) starts[k] = at + last!.starts[k]! - from;
+      at += last!.bytes.copy(out, at, from, end);
+      run = -1;
+    };
+    for (let k = 0; k <= count; k++) {
+      if (last !== undefined && (k === count || Object.is(values[slots[k]!], last.values[slots[k]!]))) {
+        if (run < 0) run = k;
+        continue;
+      }
+      if (run >= 0) copyRun(k, last!.starts[k]!);
+      starts[k] = at;
+      const from = segmentStarts[k]!;
+      const to = segmentStarts[k + 1]!;
       // A native copy costs more than a loop over a short segment (most are one sample's labels).
       if (to - from > 64) at += segments.copy(out, at, from, to);
       else for (let i = from; i < to; i++) out[at++] = segments[i]!;
-      if (k < this.slots.length) at = writeNumber(out, at, values[this.slots[k]!]!);
-      if (emit && at - emitted >= PIECE_BYTES) {
-        emit(out.subarray(emitted, at));
-        emitted = at;
-      }
+      if (k < count) at = writeNumber(out, at, values[slots[k]!]!);
     }
-    if (emit && at > emitted) emit(out.subarray(emitted, at));
+    if (run >= 0) copyRun(count + 1, last!.length);
+    const bytes = last !== undefined && last.bytes.length >= at ? last.bytes : Buffer.allocUnsafeSlow(at + (at >> 3));
+    out.copy(bytes, 0, 0, at);
+    this.last = { values, bytes, length: at, starts };
     return out.subarray(0, at);
   }
-
-  /**
-   * Whether every answer of this plan is a clean body (see PiecedBody): the first is (compile sets
-   * this), and only the numbers change from one answer to the next, none of them empty or with a blank.
-   */
-  clean = false;
 }
 
 /** How far a plan has read one text. */
@@ -167,9 +180,6 @@ interface Reading {
   /** The text's shape (or a value) is not the plan's. */
   failed: boolean;
 }
-
-/** About what a socket takes in one write. */
-const PIECE_BYTES = 64 * 1024;
 
 /** Where a rewrite's answer is written: a buffer of at least `size` bytes. */
 export type Take = (size: number) => Buffer;
@@ -283,20 +293,17 @@ function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>, take: T
     Int32Array.from(slots),
     values.length,
   );
-  const bytes = plan.render(Float64Array.from(values), take);
-  plan.clean = isClean(bytes);
-  return { bytes, ...(plannable && { plan }) };
+  return { bytes: plan.render(Float64Array.from(values), take), ...(plannable && { plan }) };
 }
 
 /** One Envoy's text read as it arrives, then rewritten. */
 export interface EnvoyReading {
   /** The text's first `length` bytes are in `text` (the same buffer each time, or a larger copy of it). */
   progress(text: Buffer, length: number): void;
-  /**
-   * The whole text is in: its rewrite, as bytes or, when the compiled rewrite applies, as a body
-   * written when the answer goes out. Throws on a text the rewrite refuses.
-   */
-  finish(text: Buffer, take: Take): Buffer | PiecedBody;
+  /** The whole text is in: its rewrite, written into a buffer from take. Throws on a text the rewrite refuses. */
+  finish(text: Buffer, take: Take): Buffer;
+  /** Whether the compiled rewrite reads this text (so far): its shape is the last one's. */
+  readonly followsPlan: boolean;
 }
 
 /**
@@ -312,15 +319,15 @@ export class EnvoyRewriter {
     const plan = this.last?.clusters === bootstrapClusters ? this.last.plan : undefined;
     const reading = plan?.reading();
     return {
+      get followsPlan() {
+        return plan !== undefined && !reading!.failed;
+      },
       progress: (text, length) => {
         if (plan && !reading!.failed) plan.read(text, length, false, reading!);
       },
       finish: (text, take) => {
         if (plan && !reading!.failed) plan.read(text, text.length, true, reading!);
-        if (plan && !reading!.failed) {
-          const values = reading!.values;
-          return plan.clean ? { write: (emit: (piece: Buffer) => void) => void plan.render(values, take, emit) } : plan.render(values, take);
-        }
+        if (plan && !reading!.failed) return plan.render(reading!.values, take);
         if (this.last?.plan === plan) this.last = undefined;
         const compiled = compile(text, bootstrapClusters, take);
         if (compiled.plan) this.last = { plan: compiled.plan, clusters: bootstrapClusters };
@@ -331,7 +338,6 @@ export class EnvoyRewriter {
 
   /** The rewrite of a whole text, as bytes (by default in a new buffer); text may be reused once this returns. */
   rewrite(text: Buffer, bootstrapClusters: ReadonlySet<string>, take: Take = allocate): Buffer {
-    const rewritten = this.reading(bootstrapClusters).finish(text, take);
-    return Buffer.isBuffer(rewritten) ? rewritten : bytesOf([rewritten]);
+    return this.reading(bootstrapClusters).finish(text, take);
   }
 }

@@ -1,5 +1,5 @@
 import type { Lease } from './buffer-pool.js';
-import { CONTENT_TYPES, joinParts, selectFormat, type PiecedBody, type SourceFormat } from './content-type.js';
+import { CONTENT_TYPES, joinParts, selectFormat, type SourceFormat } from './content-type.js';
 import type { Family } from './model.js';
 import type { Scraped, ScrapeTarget } from './scraper.js';
 import { parseText } from './text-parse.js';
@@ -59,22 +59,22 @@ async function fetchWithOwn(sources: Sources, envoyProgress?: Progress): Promise
  * The merged scrape (any path but `/meshmetric`): the applications' bodies as they came, Envoy's
  * with Kuma's rewrite, then the agent's own metrics, joined as Kuma joins them, in the best
  * format any source answered in. The answer is the pieces to write one after another; Envoy's
- * values are read as its text arrives, and its rewrite is written (into the lease's buffers, when
- * there is one) as the answer goes out.
+ * values are read as its text arrives, and its rewrite is written into the lease's buffers, when
+ * there is one.
  */
 export async function mergedScrape(
   sources: Sources,
   bootstrapClusters: ReadonlySet<string>,
   rewriter = new EnvoyRewriter(),
   lease?: Lease,
-): Promise<{ parts: Array<Buffer | PiecedBody>; contentType: string }> {
+): Promise<{ parts: Buffer[]; contentType: string }> {
   const reading = sources.envoy && rewriter.reading(bootstrapClusters);
   const [answers, own] = await fetchWithOwn(sources, reading?.progress);
   const take = lease ? (size: number) => lease.take(size) : (size: number) => Buffer.allocUnsafe(size);
-  const bodies: Array<string | Buffer | PiecedBody> = [];
+  const bodies: Array<string | Buffer> = [];
   const formats: SourceFormat[] = [];
   for (const { target, scraped } of answers) {
-    let body: Buffer | PiecedBody = scraped.body;
+    let body = scraped.body;
     if (target === sources.envoy) {
       try {
         body = reading!.finish(scraped.body, take);
