@@ -7,7 +7,7 @@ import { startControlPlane } from '../stand-ins/control-plane.js';
 import { repoRoot } from '../stand-ins/paths.js';
 import { accessLogFigures, accessLogRun, type AccessLogRun } from './bench/access-logs.js';
 import { agentEntry } from './bench/agent.js';
-import { BACKOFF_MS, DRAIN_MS, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
+import { BACKOFF_MS, DRAIN_MS, envoysAloneRun, fleetRun, idleRuns, lifecycleRun, scaleRun, type FleetRun, type LifecycleRun } from './bench/figures.js';
 import { dnsFigures, dnsRun, type DnsRun } from './bench/dns.js';
 import { metricsIdleRuns, scrapeRun } from './bench/metrics.js';
 import { cleanup, cleanupOnExit } from './bench/processes.js';
@@ -107,12 +107,14 @@ async function main(): Promise<void> {
     const small = [];
     const fleetSmall: FleetRun[] = [];
     const fleetLarge: FleetRun[] = [];
+    const envoysAlone: number[] = [];
     for (let i = 1; i <= SCALE_RUNS; i++) {
       progress(`figure 7: ${FLEET_SMALL} separate agents, then one agent with ${FLEET_SMALL} dataplanes, run ${i}/${SCALE_RUNS}`);
       small.push(await scaleRun(cp.url, FLEET_SMALL, SETTLE_MS));
       fleetSmall.push(await fleetRun(cp.url, FLEET_SMALL, SETTLE_MS));
-      progress(`figure 8: one agent with ${SCALE} dataplanes, run ${i}/${SCALE_RUNS}`);
+      progress(`figure 8: one agent with ${SCALE} dataplanes, then ${SCALE} fake Envoys alone, run ${i}/${SCALE_RUNS}`);
       fleetLarge.push(await fleetRun(cp.url, SCALE, SETTLE_MS));
+      envoysAlone.push(await envoysAloneRun(SCALE));
     }
 
     const dns: DnsRun[] = [];
@@ -170,6 +172,9 @@ async function main(): Promise<void> {
         idle.map((r) => r.agentRssBytes / MB), 'one idle single-dataplane agent', 2),
       ratioFigure('8c', `Fleet of ${SCALE}: agent RSS against ${SCALE} agents`, 'MB', fleetLarge.map((r) => r.rssBytes / MB),
         scale.map((r) => r.totalAgentRssBytes / MB), `${SCALE} separate agents`, undefined),
+      ratioFigure('8d', `Fleet of ${SCALE}: all Envoys live, against its Envoys alone`, 'ms', fleetLarge.map((r) => r.allLiveMs),
+        envoysAlone, `${SCALE} fake Envoys started directly`, undefined,
+        'the floor of 8a and 6a on this host: the fake Envoys are Node processes, started with no agent'),
       ...dnsFigures(dns),
       ...accessLogFigures(logs),
     ];

@@ -45,6 +45,8 @@ describe('fleet mode (--dataplanes-dir)', () => {
     dataplaneFile(dir, 'web.yaml', `name: web\nmesh: demo\nadmin-port: ${webAdmin}\n`);
     dataplaneFile(dir, 'api.yaml', `name: api\nmesh: demo\nadmin-port: ${apiAdmin}\nreadiness-port: ${apiReadiness}\n`);
     dataplaneFile(dir, 'crashy.yaml', `name: crashy\nmesh: demo\nadmin-port: ${crashyAdmin}\nbinary-path: ${crashingEnvoy(tools)}\nenvoy-restart-limit: 2\n`);
+    // Started side by side with web.yaml: the files' order decides which one runs the dataplane.
+    dataplaneFile(dir, 'zz-web.yaml', `name: web\nmesh: demo\nadmin-port: ${await freePort()}\n`);
     const agent = startAgent(['run', '--dataplanes-dir', dir, '--envoy-restart-backoff', '100ms', '--drain-time', '0s'], {
       env: agentEnv({ KUMA_CONTROL_PLANE_URL: cp.url, KUMA_READINESS_PORT: String(hostPort), FAKE_ENVOY_RECORD_DIR: tempDir() }),
     });
@@ -59,6 +61,9 @@ describe('fleet mode (--dataplanes-dir)', () => {
     assert.equal(await answer(`http://127.0.0.1:${hostPort}/ready/demo/web`), '200 READY');
     assert.equal(await answer(`http://127.0.0.1:${hostPort}/ready/demo/crashy`), '503 TERMINATING');
     assert.equal(await answer(`http://127.0.0.1:${apiReadiness}/ready`), '200 READY', "api's own readiness port");
+    const webTwin = await agent.waitFor((line) => line.event === 'dataplane-file-rejected' && line.file === 'zz-web.yaml');
+    assert.match(webTwin.msg, /zz-web\.yaml: dataplane demo\/web is already run from web\.yaml$/);
+    rmSync(path.join(dir, 'zz-web.yaml'));
     const ended = await agent.waitFor('dataplane-ended');
     assert.equal(ended.name, 'crashy');
     assert.equal(ended.exitCode, 1);
@@ -86,10 +91,18 @@ describe('fleet mode (--dataplanes-dir)', () => {
 
     // A bad file is one error naming it; the others go on.
     dataplaneFile(dir, 'broken.yaml', 'name: [\n');
-    const rejected = await agent.waitFor('dataplane-file-rejected');
+    const rejected = await agent.waitFor((line) => line.event === 'dataplane-file-rejected' && line.file === 'broken.yaml');
     assert.equal(rejected.file, 'broken.yaml');
     assert.match(rejected.msg, /broken\.yaml: not valid YAML/);
     assert.equal(await answer(`http://127.0.0.1:${hostPort}/ready`), '200 READY');
+
+    // A second file naming a dataplane that runs is refused; the one that runs it goes on.
+    const apiNow = byName(await statusOf(hostPort), 'api')!.envoyPid!;
+    dataplaneFile(dir, 'twin.yaml', `name: api\nmesh: demo\nadmin-port: ${await freePort()}\n`);
+    const twin = await agent.waitFor((line) => line.event === 'dataplane-file-rejected' && line.file === 'twin.yaml');
+    assert.match(twin.msg, /twin\.yaml: dataplane demo\/api is already run from api\.yaml$/);
+    assert.equal(byName(await statusOf(hostPort), 'api')!.envoyPid, apiNow);
+    rmSync(path.join(dir, 'twin.yaml'));
 
     // A removed file stops its dataplane alone.
     rmSync(path.join(dir, 'web.yaml'));

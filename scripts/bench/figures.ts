@@ -4,7 +4,8 @@ import path from 'node:path';
 import { freePort } from '../../stand-ins/control-plane.js';
 import { BenchAgent, envoyLineTime, lineTime } from './agent.js';
 import { bareIdle, bareStartAllMs, bareStartMs, fakeEnvoyVersionMs } from './baseline.js';
-import { cpuMs, rssBytes, sleep, tempDir } from './processes.js';
+import { fakeEnvoyBin } from '../../stand-ins/paths.js';
+import { cpuMs, exited, rssBytes, sleep, spawnTracked, tempDir } from './processes.js';
 
 const LIVE = 'envoy-live';
 const STARTED = 'envoy-started';
@@ -201,5 +202,43 @@ export async function fleetRun(cpUrl: string, count: number, settleMs: number): 
     return { allLiveMs, rssBytes: rssBytes(agent.pid) };
   } finally {
     await stopAll([agent]);
+  }
+}
+
+/**
+ * Figure 8d: `count` fake Envoys started directly, no agent, each with a bootstrap of its own:
+ * time until every one answers `/ready`. What any agent's figure 8a includes, on this host.
+ */
+export async function envoysAloneRun(count: number): Promise<number> {
+  const envoys: Array<{ dir: string; port: number }> = [];
+  for (let i = 0; i < count; i++) {
+    const dir = tempDir('kuma-dp-bench-envoy-');
+    const port = await freePort();
+    writeFileSync(path.join(dir, 'bootstrap.yaml'), `admin:\n  address: {socketAddress: {address: 127.0.0.1, portValue: ${port}}}\nstaticResources:\n  clusters:\n  - name: system_ads\n`);
+    envoys.push({ dir, port });
+  }
+  const ready = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/ready', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+    });
+  const started = Date.now();
+  const children = envoys.map(({ dir }) =>
+    spawnTracked(fakeEnvoyBin, ['--config-path', path.join(dir, 'bootstrap.yaml'), '--disable-hot-restart'], { env: { ...process.env, FAKE_ENVOY_RECORD_DIR: dir }, stdio: 'ignore' }),
+  );
+  try {
+    const live = new Set<number>();
+    while (live.size < count) {
+      if (Date.now() - started > 60_000) throw new Error(`only ${live.size} of ${count} fake Envoys live after 60 s`);
+      await Promise.all(envoys.map(async ({ port }) => !live.has(port) && (await ready(port)) && live.add(port)));
+      await sleep(10);
+    }
+    return Date.now() - started;
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(children.map((child) => exited(child)));
   }
 }

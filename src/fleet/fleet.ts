@@ -10,6 +10,22 @@ import { listDataplaneFiles, readDataplaneFile } from './files.js';
 
 /** Files change in bursts (an editor's save, a config tool's rename): act once they settle. */
 const SETTLE_MS = 250;
+/** Dataplanes started (or checked, or stopped) at once: enough to overlap their waits, few enough for a small host. */
+const STARTS_AT_ONCE = 16;
+
+/** fn over every item, at most `limit` at a time; the results in the items' order. */
+async function eachAtOnce<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 export interface FleetOptions {
   readonly dir: string;
@@ -43,14 +59,24 @@ export async function runFleet({ dir, agent, signals, check }: FleetOptions): Pr
     agent.forget(member.key);
   };
 
-  const start = async (file: string, hash: string): Promise<Slot> => {
+  /** A file whose dataplane cannot run: said once, and its slot holds no dataplane until the file changes. */
+  const rejected = (file: string, hash: string, error: unknown): Slot => {
+    const message = error instanceof UserError ? error.message : `${file}: ${(error as Error).message}`;
+    logger.error({ event: 'dataplane-file-rejected', file: path.basename(file) }, message);
+    return { hash };
+  };
+
+  /** The file's dataplane, checked (its template, token and Envoy read): the slow part of a start, done for all at once. */
+  const prepare = async (file: string): Promise<{ spec: DataplaneSpec; flags: Readonly<Record<string, unknown>> }> => {
+    const { flags } = readDataplaneFile(file);
+    return { spec: await check(flags), flags };
+  };
+
+  const start = async (file: string, hash: string, prepared: Awaited<ReturnType<typeof prepare>>): Promise<Slot> => {
+    const { spec, flags } = prepared;
+    const key = path.basename(file);
+    const { mesh, name } = spec.config.dataplane;
     try {
-      const { flags } = readDataplaneFile(file);
-      const spec = await check(flags);
-      const key = path.basename(file);
-      const { mesh, name } = spec.config.dataplane;
-      const clash = agent.members.find((member) => member.key !== key && member.mesh === mesh && member.name === name);
-      if (clash) throw new UserError(`${file}: dataplane ${mesh}/${name} is already run from ${clash.key}`);
       const readinessPort = flags['readiness-port'] === undefined ? undefined : spec.config.readinessPort;
       const member = await agent.add(key, spec, { readinessPort, logger: logger.child({ mesh, name, file: key }) });
       const slot: Slot = { hash, member };
@@ -61,9 +87,7 @@ export async function runFleet({ dir, agent, signals, check }: FleetOptions): Pr
       });
       return slot;
     } catch (error) {
-      const message = error instanceof UserError ? error.message : `${file}: ${(error as Error).message}`;
-      logger.error({ event: 'dataplane-file-rejected', file: path.basename(file) }, message);
-      return { hash };
+      return rejected(file, hash, error);
     }
   };
 
@@ -83,6 +107,7 @@ export async function runFleet({ dir, agent, signals, check }: FleetOptions): Pr
         logger.info({ event: 'dataplane-removed', file: path.basename(file) }, 'dataplane file removed: stopping its dataplane');
         await stopMember(slot.member);
       }
+      const changed: Array<{ file: string; hash: string }> = [];
       for (const file of files) {
         let hash: string;
         try {
@@ -92,10 +117,31 @@ export async function runFleet({ dir, agent, signals, check }: FleetOptions): Pr
         }
         const slot = slots.get(file);
         if (slot && slot.hash === hash && !(restartEnded && slot.ended)) continue;
-        if (slot) await stopMember(slot.member);
-        if (stopping) return;
-        slots.set(file, await start(file, hash));
+        changed.push({ file, hash });
       }
+      // Out of the slots before they stop: their end is asked for, not a dataplane that ended by itself.
+      const previous = changed.map(({ file }) => {
+        const member = slots.get(file)?.member;
+        slots.delete(file);
+        return member;
+      });
+      // Dataplanes start side by side (a host's bookinfo at once, not one after another), a few at a time.
+      await eachAtOnce(previous, STARTS_AT_ONCE, stopMember);
+      if (stopping) return;
+      const prepared = await eachAtOnce(changed, STARTS_AT_ONCE, ({ file }) => prepare(file).then((ready) => ({ ready }), (error: unknown) => ({ error })));
+      // Which file runs a dataplane two files name is decided in the files' order, as if started one by one.
+      const claimed = new Map(agent.members.map((member) => [`${member.mesh}/${member.name}`, member.key]));
+      const starts = changed.map(({ file, hash }, i) => {
+        const outcome = prepared[i]!;
+        if ('error' in outcome) return rejected(file, hash, outcome.error);
+        const { mesh, name } = outcome.ready.spec.config.dataplane;
+        const owner = claimed.get(`${mesh}/${name}`);
+        if (owner !== undefined) return rejected(file, hash, new UserError(`${file}: dataplane ${mesh}/${name} is already run from ${owner}`));
+        claimed.set(`${mesh}/${name}`, path.basename(file));
+        return () => start(file, hash, outcome.ready);
+      });
+      const slotsStarted = await eachAtOnce(starts, STARTS_AT_ONCE, async (next) => (typeof next === 'function' ? next() : next));
+      changed.forEach(({ file }, i) => slots.set(file, slotsStarted[i]!));
     });
     return queue;
   };
