@@ -1,13 +1,10 @@
 import type { Lease } from './buffer-pool.js';
 import { CONTENT_TYPES, joinParts, selectFormat, type SourceFormat } from './content-type.js';
 import type { Family } from './model.js';
-import type { Scraped, ScrapeTarget } from './scraper.js';
+import type { Progress, Scraped, ScrapeTarget } from './scraper.js';
 import { parseText } from './text-parse.js';
 import { writeFamily } from './text-write.js';
 import { EnvoyRewriter } from './rewrite-plan.js';
-
-/** Told, as a body arrives, that its first `length` bytes are in `text` (the same buffer each time, or a larger copy). */
-export type Progress = (text: Buffer, length: number) => void;
 
 export type Fetch = (target: ScrapeTarget, progress?: Progress) => Promise<Scraped>;
 

@@ -17,6 +17,9 @@ export interface Scraped {
   readonly format: SourceFormat;
 }
 
+/** Told, as a body arrives, that its first `length` bytes are in `text` (the same buffer each time, or a larger copy). */
+export type Progress = (text: Buffer, length: number) => void;
+
 /** Why a source contributed nothing. */
 export class ScrapeError extends Error {
   constructor(
@@ -60,7 +63,7 @@ export class Scraper {
     headers: Readonly<Record<string, string>>,
     timeoutMs: number,
     lease?: Lease,
-    progress?: (text: Buffer, length: number) => void,
+    progress?: Progress,
   ): Promise<Scraped> {
     const signal = AbortSignal.timeout(timeoutMs);
     let answer: HttpAnswer;
@@ -127,7 +130,7 @@ async function readUpTo(body: AsyncIterable<Buffer>, limit: number): Promise<Buf
  * gives (a larger one when the body outgrows it), `progress` told after each chunk; else joined
  * from the chunks.
  */
-async function readAll(body: AsyncIterable<Buffer>, limit: number, take?: (size: number) => Buffer, progress?: (text: Buffer, length: number) => void): Promise<Buffer> {
+async function readAll(body: AsyncIterable<Buffer>, limit: number, take?: (size: number) => Buffer, progress?: Progress): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let into = take?.(0);
   let size = 0;
