@@ -9,7 +9,7 @@ import pino from 'pino';
 import { createAgentMetrics } from '../src/agent-metrics/metrics.js';
 import type { AdminAddress } from '../src/bootstrap/admin-address.js';
 import type { AggregateApp } from '../src/bootstrap/response.js';
-import { BufferPool } from '../src/metrics/buffer-pool.js';
+import { BufferPool, type Lease } from '../src/metrics/buffer-pool.js';
 import { createMetricsSocket, type MetricsSocketOptions } from '../src/metrics/component.js';
 import { Scraper } from '../src/metrics/scraper.js';
 import type { MeshMetricConfig } from '../src/metrics/mesh-metric-config.js';
@@ -250,6 +250,16 @@ describe('the scraper', () => {
     after(() => scraper.close());
     const target = { name: 'app', url: `http://127.0.0.1:${app.port}/metrics` };
     await assert.rejects(scraper.scrape(target, {}, 5000), /^ScrapeError: app \(http:\/\/127\.0\.0\.1:\d+\/metrics\): more than 100 bytes of metrics$/);
+    // Read into kept buffers (as Envoy's answer is), a stated length past the bound is refused before any buffer is made for it.
+    const large = http.createServer((_, res) => res.writeHead(200, { 'content-length': 1000 }).end('#'.repeat(1000)));
+    await new Promise<void>((resolve) => large.listen(0, '127.0.0.1', resolve));
+    after(() => large.close());
+    const lease = new BufferPool().lease();
+    const taken: number[] = [];
+    const spy = { take: (size: number) => (taken.push(size), lease.take(size)) } as unknown as Lease;
+    const largeTarget = { name: 'large', url: `http://127.0.0.1:${(large.address() as { port: number }).port}/metrics` };
+    await assert.rejects(scraper.scrape(largeTarget, {}, 5000, spy, () => {}), /^ScrapeError: large \(.*\): more than 100 bytes of metrics$/);
+    assert.deepEqual(taken, []);
     await assert.rejects(scraper.scrape({ ...target, url: target.url.replace('/metrics', '/other') }, {}, 5000), /answered 404: not found$/);
     const roomy = new Scraper();
     after(() => roomy.close());

@@ -82,7 +82,10 @@ export class Scraper {
       const contentType = answer.headers['content-type'];
       // Not by query: a scraper's queries are not to grow the map.
       const key = `${target.socketPath ?? ''} ${target.url.split('?')[0]}`;
-      const sizeHint = Number(answer.headers['content-length']) || this.lastSizes.get(key) || 0;
+      const length = Number(answer.headers['content-length']);
+      // A length past the bound is refused before a byte is read, or a buffer of that size made.
+      if (length > this.maxBodyBytes) throw new Error(`more than ${this.maxBodyBytes} bytes of metrics`);
+      const sizeHint = length || this.lastSizes.get(key) || 0;
       const take = lease ? (size: number) => lease.take(Math.max(size, sizeHint)) : progress && ((size: number) => Buffer.allocUnsafe(Math.max(size, sizeHint)));
       const body = await readAll(answer.body, this.maxBodyBytes, take, progress);
       this.lastSizes.set(key, body.length);
