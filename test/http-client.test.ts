@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { readBody } from '../src/http/body.js';
-import { errorCode, keepAliveAgent, request } from '../src/http/client.js';
+import { deadline, errorCode, keepAliveAgent, request } from '../src/http/client.js';
 import { tempDir, waitUntil } from './helpers/agent.js';
 import { makePki } from './helpers/pki.js';
 
@@ -92,6 +92,18 @@ describe('the HTTP client', () => {
     const aborted = new AbortController();
     aborted.abort(new Error('already'));
     await assert.rejects(request(`http://127.0.0.1:${server.port}/`, { signal: aborted.signal }), { message: 'already' });
+  });
+
+  it('bounds a request with a deadline that fires as AbortSignal.timeout does, and never once cleared', async () => {
+    const server = await serve(http.createServer(), (req, res) => {
+      if (req.url !== '/silent') res.end('ok');
+    });
+    await assert.rejects(request(`http://127.0.0.1:${server.port}/silent`, { signal: deadline(100).signal }), { name: 'TimeoutError' });
+    const bound = deadline(50);
+    assert.equal(await readBody(await request(`http://127.0.0.1:${server.port}/`, { signal: bound.signal }), 64), 'ok');
+    bound.clear();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(bound.signal.aborted, false, 'a cleared deadline never fires');
   });
 
   it('keeps one connection alive for many requests', async () => {

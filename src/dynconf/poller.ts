@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { BodyTooLarge, readBody } from '../http/body.js';
-import { errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
+import { deadline, errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
 import { repeat } from '../runtime/repeat.js';
 import { Throttle } from '../logging/throttle.js';
 import { realClock, type Clock } from '../runtime/clock.js';
@@ -69,14 +69,16 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
 
       const pollRoute = async (route: Route) => {
         let answer: HttpAnswer;
+        const bound = deadline(timeoutMs);
         try {
           answer = await request(`http://localhost${route.path}`, {
             agent,
             socketPath: options.socketPath,
             headers: route.etag ? { 'if-none-match': route.etag } : {},
-            signal: AbortSignal.timeout(timeoutMs),
+            signal: bound.signal,
           });
         } catch (error) {
+          bound.clear();
           const code = errorCode(error);
           if (code === 'ENOENT' || code === 'ECONNREFUSED') {
             logger.debug({ event: 'dynconf-unavailable', path: route.path, code }, 'no dynamic configuration socket to poll yet');
@@ -87,6 +89,8 @@ export function createDynamicConfigPoller(options: PollerOptions): DynamicConfig
         }
         // A body the deadline cuts off emits an error nobody else listens for.
         answer.body.on('error', () => {});
+        // The deadline bounds the body too, read or drained, until it is done.
+        answer.body.once('close', bound.clear);
         const previous = route.etag;
         route.etag = undefined;
         try {

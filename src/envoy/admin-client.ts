@@ -1,6 +1,6 @@
 import type { Agent } from 'node:http';
 import { BodyTooLarge, readBody } from '../http/body.js';
-import { keepAliveAgent, request } from '../http/client.js';
+import { deadline, keepAliveAgent, request } from '../http/client.js';
 import type { AdminAddress } from '../bootstrap/admin-address.js';
 import { DrainNotStarted } from '../supervisor/driver.js';
 
@@ -34,14 +34,19 @@ export class EnvoyAdmin {
 
   /** The answer to one call, its body read within maxBytes. Envoy's admin POSTs may be sent twice. */
   private async call(method: 'GET' | 'POST', path: string, maxBytes: number): Promise<{ status: number; body: string }> {
-    const answer = await request(`${this.origin}${path}`, {
-      method,
-      agent: this.agent,
-      idempotent: true,
-      ...(this.socketPath !== undefined && { socketPath: this.socketPath }),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    return { status: answer.statusCode, body: await readBody(answer, maxBytes) };
+    const bound = deadline(this.timeoutMs);
+    try {
+      const answer = await request(`${this.origin}${path}`, {
+        method,
+        agent: this.agent,
+        idempotent: true,
+        ...(this.socketPath !== undefined && { socketPath: this.socketPath }),
+        signal: bound.signal,
+      });
+      return { status: answer.statusCode, body: await readBody(answer, maxBytes) };
+    } finally {
+      bound.clear();
+    }
   }
 
   async readiness(): Promise<EnvoyReadiness> {

@@ -32,6 +32,18 @@ export interface HttpAnswer {
   readonly body: IncomingMessage;
 }
 
+/**
+ * A signal that fires after `ms` (with a TimeoutError, as AbortSignal.timeout's) unless cleared
+ * first. AbortSignal.timeout's timer cannot be cleared: it fires after every request, answered or
+ * not, and builds an exception each time; for polls once a second, that was most of their cost.
+ */
+export function deadline(ms: number): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`The operation was aborted due to timeout`, 'TimeoutError')), ms);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
 /** A pool that keeps idle connections open (unreferenced, so they never hold the process). */
 export function keepAliveAgent(options: { readonly maxSockets?: number } = {}): http.Agent {
   return new http.Agent({ keepAlive: true, ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }) });

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
+import { deadline, errorCode, keepAliveAgent, request, type HttpAnswer } from '../http/client.js';
 import type { Lease } from './buffer-pool.js';
 import { responseFormat, type SourceFormat } from './content-type.js';
 
@@ -65,11 +65,13 @@ export class Scraper {
     lease?: Lease,
     progress?: Progress,
   ): Promise<Scraped> {
-    const signal = AbortSignal.timeout(timeoutMs);
+    const bound = deadline(timeoutMs);
+    const signal = bound.signal;
     let answer: HttpAnswer;
     try {
       answer = await request(target.url, { agent: this.agent(target.socketPath), socketPath: target.socketPath, headers, signal });
     } catch (error) {
+      bound.clear();
       throw new ScrapeError(target, signal.aborted ? `no answer within ${timeoutMs}ms` : errorCode(error));
     }
     // Destroying a body not read to its end emits an error nobody else listens for.
@@ -94,6 +96,7 @@ export class Scraper {
       if (error instanceof ScrapeError) throw error;
       throw new ScrapeError(target, signal.aborted ? `no complete answer within ${timeoutMs}ms` : errorCode(error));
     } finally {
+      bound.clear();
       answer.body.destroy();
     }
   }
