@@ -16,3 +16,5 @@ function findRepoRoot(): string {
 
 export const repoRoot = findRepoRoot();
 export const fakeEnvoyBin = join(repoRoot, 'stand-ins', 'bin', 'envoy');
+/** The fake Envoy as one file, which fakeEnvoyBin runs (built by scripts/bundle.ts). */
+export const fakeEnvoyBundle = join(repoRoot, 'dist', 'stand-ins', 'envoy.mjs');

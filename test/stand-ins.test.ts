@@ -12,7 +12,7 @@ import { freePort, startControlPlane, type Mode } from '../stand-ins/control-pla
 import { readAdminLog, readSignalLog, readStarts } from '../stand-ins/envoy-records.js';
 import { parse as parseYaml } from 'yaml';
 import { buildBootstrap } from '../stand-ins/bootstraps.js';
-import { fakeEnvoyBin, repoRoot } from '../stand-ins/paths.js';
+import { fakeEnvoyBin, fakeEnvoyBundle } from '../stand-ins/paths.js';
 
 interface Envoy {
   child: ChildProcess;
@@ -81,8 +81,8 @@ describe('fake envoy', () => {
     assert.equal(envoy.stdout(), '\nenvoy  version: 50ea83e602d5da162df89fd5798301e22f5540cf/1.34.1/Clean/RELEASE/BoringSSL\n\n');
     assert.match(envoy.stdout().split('\n')[1]!, /^envoy {2}version: [0-9a-f]{40}\/\d+\.\d+\.\d+\/Clean\/RELEASE\/BoringSSL$/);
 
-    // The wrapper answers --version itself; the compiled fake must say the same.
-    const compiled = execFileSync(process.execPath, [join(repoRoot, 'dist', 'stand-ins', 'fake-envoy.js'), '--version'], { encoding: 'utf8' });
+    // The wrapper answers --version itself; the bundled fake must say the same.
+    const compiled = execFileSync(process.execPath, [fakeEnvoyBundle, '--version'], { encoding: 'utf8' });
     assert.equal(compiled, envoy.stdout());
 
     const odd = spawnEnvoy(t, ['--version'], { FAKE_ENVOY_VERSION_OUTPUT: 'envoy unknown\n' });

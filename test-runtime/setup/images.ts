@@ -3,9 +3,7 @@
 // those, and a systemd image with the units of templates/ installed.
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { REQUIRE_BANNER } from '../../scripts/require-banner.js';
-import { repoRoot } from '../../stand-ins/paths.js';
+import { fakeEnvoyBundle, repoRoot } from '../../stand-ins/paths.js';
 import { podman, runCommand, type CommandResult } from '../engine.js';
 import { aptMirror, debianCodename } from './host.js';
 
@@ -84,16 +82,7 @@ async function baseImage(engine: Record<string, string>, workDir: string, log: L
 async function envoyImage(engine: Record<string, string>, workDir: string, log: Log): Promise<void> {
   const context = path.join(workDir, 'envoy-context');
   mkdirSync(context, { recursive: true });
-  await build({
-    entryPoints: [path.join(repoRoot, 'dist', 'stand-ins', 'fake-envoy.js')],
-    outfile: path.join(context, 'envoy'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    banner: { js: `#!/usr/bin/env node\n${REQUIRE_BANNER}` },
-    logLevel: 'warning',
-  });
+  copyFileSync(fakeEnvoyBundle, path.join(context, 'envoy'));
   chmodSync(path.join(context, 'envoy'), 0o755);
   writeFileSync(path.join(context, 'Containerfile'), 'FROM scratch\nCOPY envoy /usr/local/bin/envoy\n');
   await step(log, `podman build ${IMAGES.envoy}`, async () => mustSucceed('podman build', await podman(engine, ['build', '--pull=never', '-t', IMAGES.envoy, context])));
