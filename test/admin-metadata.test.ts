@@ -50,6 +50,15 @@ describe('the node metadata kuma-cp reads the admin from follows the admin Envoy
     assert.equal(rewrite.yaml, tcp.replace('portValue: 1234', 'portValue: 9913').replace('port: "1234"', 'port: "9913"'));
   });
 
+  it('leaves a kept parsed bootstrap as it was: the next restart rewrites it afresh', () => {
+    const kept = YAML.parseDocument(tcp);
+    const first = applyAdminAddress(tcp, 9913, kept);
+    assert.equal(kept.toString(), YAML.parseDocument(tcp).toString());
+    assert.equal(applyAdminAddress(tcp, 9914, kept).yaml, tcp.replace('portValue: 1234', 'portValue: 9914').replace('port: "1234"', 'port: "9914"'));
+    assert.equal(applyAdminAddress(tcp, 9913, kept).yaml, first.yaml);
+    assert.equal(applyAdminAddress(tcp, 1234, kept).yaml, tcp);
+  });
+
   it('drops the socket path when a unix-socket admin becomes TCP: kuma-cp would prefer the socket', () => {
     const rewrite = applyAdminAddress(pipe, 9913);
     const doc = parse(rewrite.yaml);

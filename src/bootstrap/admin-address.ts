@@ -51,11 +51,10 @@ function readAdmin(doc: Document): AdminAddress | undefined {
  * kept as sent.
  */
 export function applyAdminAddress(yaml: string, adminPort: number | undefined, parsed?: Document): AdminRewrite {
-  // The document is changed below: a parsed one that is kept (the last good bootstrap) is cloned.
-  const doc = parsed?.clone() ?? YAML.parseDocument(yaml);
-  const current = readAdmin(doc);
-  const controlPlanePort = metadataAdminPort(doc) ?? (current?.kind === 'tcp' ? current.port : undefined);
-  const facts = { ...(controlPlanePort !== undefined && { controlPlanePort }), healthChecked: doc.has('hdsConfig') || doc.has('hds_config') };
+  const sent = parsed ?? YAML.parseDocument(yaml);
+  const current = readAdmin(sent);
+  const controlPlanePort = metadataAdminPort(sent) ?? (current?.kind === 'tcp' ? current.port : undefined);
+  const facts = { ...(controlPlanePort !== undefined && { controlPlanePort }), healthChecked: sent.has('hdsConfig') || sent.has('hds_config') };
   const wanted: AdminAddress | undefined =
     adminPort !== undefined
       ? { kind: 'tcp', host: LOOPBACK, port: adminPort }
@@ -63,6 +62,9 @@ export function applyAdminAddress(yaml: string, adminPort: number | undefined, p
   if (current && formatAdminAddress(current) === formatAdminAddress(wanted)) {
     return { yaml, admin: current, ...facts };
   }
+  // Changed below: a parsed document that is kept (the last good bootstrap) is cloned first, and
+  // only here, as most answers already carry the wanted address.
+  const doc = parsed ? parsed.clone() : sent;
   const snakeCase = doc.has('static_resources') || doc.has('dynamic_resources');
   const port = (wanted as { port: number }).port;
   const spliced = spliceTcpAdmin(yaml, doc, port, snakeCase);
