@@ -175,6 +175,9 @@ async function main(): Promise<void> {
       ratioFigure('8d', `Fleet of ${SCALE}: all Envoys live, against its Envoys alone`, 'ms', fleetLarge.map((r) => r.allLiveMs),
         envoysAlone, `${SCALE} fake Envoys started directly`, undefined,
         'the floor of 8a and 6a on this host: the fake Envoys are Node processes, started with no agent'),
+      ratioFigure('8e', `Fleet of ${SCALE}: agent CPU time until all are live`, 'ms', fleetLarge.map((r) => r.cpuMs),
+        scale.map((r) => r.totalAgentCpuMs), `${SCALE} separate agents`, undefined,
+        "user + system time of the agent processes alone, their Envoys' not counted: the work 8a's fleet saves"),
       ...dnsFigures(dns),
       ...accessLogFigures(logs),
     ];

@@ -135,6 +135,8 @@ export async function idleRuns(cpUrl: string, count: number, settleMs: number, w
 export interface ScaleRun {
   /** All agents started at once → the last one's `Envoy is live and has its configuration`. */
   allLiveMs: number;
+  /** The CPU time (user + system) the agents had used by then, all together; their Envoys' not counted. */
+  totalAgentCpuMs: number;
   /** As many bare `node -e 0` started at once → the last one's exit. */
   bareAllStartedMs: number;
   totalAgentRssBytes: number;
@@ -150,6 +152,7 @@ export async function scaleRun(cpUrl: string, count: number, settleMs: number): 
   );
   try {
     const live = await Promise.all(agents.map((agent) => agent.waitFor(LIVE, 1, 60_000)));
+    const totalAgentCpuMs = agents.reduce((sum, agent) => sum + cpuMs(agent.pid), 0);
     const allLiveMs = Math.max(...live.map(lineTime)) - started;
     await sleep(settleMs);
     const totalAgentRssBytes = agents.reduce((sum, agent) => sum + rssBytes(agent.pid), 0);
@@ -160,7 +163,7 @@ export async function scaleRun(cpUrl: string, count: number, settleMs: number): 
     try {
       await sleep(settleMs);
       const totalBareRssBytes = bares.reduce((sum, bare) => sum + rssBytes(bare.pid!), 0);
-      return { allLiveMs, bareAllStartedMs, totalAgentRssBytes, totalBareRssBytes };
+      return { allLiveMs, totalAgentCpuMs, bareAllStartedMs, totalAgentRssBytes, totalBareRssBytes };
     } finally {
       for (const bare of bares) bare.kill('SIGKILL');
     }
@@ -182,6 +185,8 @@ async function stopAll(agents: readonly BenchAgent[]): Promise<void> {
 export interface FleetRun {
   /** One agent with `count` dataplanes: its exec → the last of their Envoys live. */
   allLiveMs: number;
+  /** The CPU time (user + system) that agent had used by then. */
+  cpuMs: number;
   /** That agent's RSS once all are live and settled. */
   rssBytes: number;
 }
@@ -197,9 +202,10 @@ export async function fleetRun(cpUrl: string, count: number, settleMs: number): 
   const agent = new BenchAgent({ name: `fleet-${process.pid}-${run}`, cpUrl, fleetDir: dir, drainTime: `${DRAIN_MS}ms` });
   try {
     const last = await agent.waitFor(LIVE, count, 120_000);
+    const used = cpuMs(agent.pid);
     const allLiveMs = lineTime(last) - started;
     await sleep(settleMs);
-    return { allLiveMs, rssBytes: rssBytes(agent.pid) };
+    return { allLiveMs, cpuMs: used, rssBytes: rssBytes(agent.pid) };
   } finally {
     await stopAll([agent]);
   }
