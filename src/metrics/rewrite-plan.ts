@@ -127,9 +127,9 @@ class Plan {
   /**
    * The answer, written straight into one buffer: no string of it is ever made. A run of numbers
    * that stand still since the last answer is copied from it with their text, in one go, so that
-   * an answer costs about what changed in it.
+   * an answer costs about what changed in it. A plan used once (`keep` false) keeps no copy.
    */
-  render(values: Float64Array, take: Take): Buffer {
+  render(values: Float64Array, take: Take, keep = true): Buffer {
     const segments = this.segments;
     const segmentStarts = this.segmentStarts;
     const slots = this.slots;
@@ -161,6 +161,7 @@ class Plan {
       if (k < count) at = writeNumber(out, at, values[slots[k]!]!);
     }
     if (run >= 0) copyRun(count + 1, last!.length);
+    if (!keep) return out.subarray(0, at);
     const bytes = last !== undefined && last.bytes.length >= at ? last.bytes : Buffer.allocUnsafeSlow(at + (at >> 3));
     out.copy(bytes, 0, 0, at);
     this.last = { values, bytes, length: at, starts };
@@ -293,7 +294,7 @@ function compile(source: Buffer, bootstrapClusters: ReadonlySet<string>, take: T
     Int32Array.from(slots),
     values.length,
   );
-  return { bytes: plan.render(Float64Array.from(values), take), ...(plannable && { plan }) };
+  return { bytes: plan.render(Float64Array.from(values), take, plannable), ...(plannable && { plan }) };
 }
 
 /** One Envoy's text read as it arrives, then rewritten. */
