@@ -82,8 +82,8 @@ describe('fake envoy', () => {
     assert.match(envoy.stdout().split('\n')[1]!, /^envoy {2}version: [0-9a-f]{40}\/\d+\.\d+\.\d+\/Clean\/RELEASE\/BoringSSL$/);
 
     // The wrapper answers --version itself; the bundled fake must say the same.
-    const compiled = execFileSync(process.execPath, [fakeEnvoyBundle, '--version'], { encoding: 'utf8' });
-    assert.equal(compiled, envoy.stdout());
+    const bundled = execFileSync(process.execPath, [fakeEnvoyBundle, '--version'], { encoding: 'utf8' });
+    assert.equal(bundled, envoy.stdout());
 
     const odd = spawnEnvoy(t, ['--version'], { FAKE_ENVOY_VERSION_OUTPUT: 'envoy unknown\n' });
     assert.equal((await odd.exited).code, 0);

@@ -62,8 +62,8 @@ export function applyAdminAddress(yaml: string, adminPort: number | undefined, p
   if (current && formatAdminAddress(current) === formatAdminAddress(wanted)) {
     return { yaml, admin: current, ...facts };
   }
-  // Changed below: a parsed document that is kept (the last good bootstrap) is cloned first, and
-  // only here, as most answers already carry the wanted address.
+  // Changed below: a parsed document that is kept (the last good bootstrap) is cloned first; not
+  // above, where an answer that already names the wanted address is returned as it came.
   const doc = parsed ? parsed.clone() : sent;
   const snakeCase = doc.has('static_resources') || doc.has('dynamic_resources');
   const port = (wanted as { port: number }).port;
